@@ -1,0 +1,80 @@
+"""Forms of the auth blueprint."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from app.models import find_user_by_email, find_user_by_username
+
+MIN_PASSWORD_LENGTH = 8
+TOO_SHORT = f"Password must be at least {MIN_PASSWORD_LENGTH} characters long."
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _new_password_field() -> PasswordField:
+    # One rule for registration and reset, so no path accepts a weaker password.
+    return PasswordField(
+        "Password",
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH, message=TOO_SHORT),
+            Length(max=128),
+        ],
+    )
+
+
+def _repeat_password_field() -> PasswordField:
+    return PasswordField("Repeat Password", validators=[DataRequired(), EqualTo("password")])
+
+
+class LoginForm(FlaskForm):
+    """Username and password, with the option to stay logged in."""
+
+    username = StringField("Username", validators=[DataRequired()], filters=[_strip])
+    password = PasswordField("Password", validators=[DataRequired()])
+    remember_me = BooleanField("Remember Me")
+    submit = SubmitField("Sign In")
+
+
+class RegistrationForm(FlaskForm):
+    """A new account; username and email must not be taken."""
+
+    username = StringField(
+        "Username", validators=[DataRequired(), Length(max=64)], filters=[_strip]
+    )
+    email = EmailField(
+        "Email", validators=[DataRequired(), Email(), Length(max=120)], filters=[_strip]
+    )
+    password = _new_password_field()
+    password2 = _repeat_password_field()
+    submit = SubmitField("Register")
+
+    def validate_username(self, username: StringField) -> None:
+        """Refuse a username that another account has."""
+        if find_user_by_username(username.data) is not None:
+            raise ValidationError("Please use a different username.")
+
+    def validate_email(self, email: EmailField) -> None:
+        """Refuse an email address that another account has, in any letter case."""
+        if find_user_by_email(email.data) is not None:
+            raise ValidationError("Please use a different email address.")
+
+
+class ResetPasswordRequestForm(FlaskForm):
+    """The address to send a reset link to."""
+
+    email = EmailField(
+        "Email", validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip]
+    )
+    submit = SubmitField("Request Password Reset")
+
+
+class ResetPasswordForm(FlaskForm):
+    """The new password, typed twice."""
+
+    password = _new_password_field()
+    password2 = _repeat_password_field()
+    submit = SubmitField("Reset Password")

@@ -1,0 +1,68 @@
+"""Rate limits on password reset requests, per email address and per client address."""
+
+import logging
+
+from flask import Flask
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "reset_limiter"
+
+
+class ResetRequestLimiter:
+    """Counts reset requests per email address and per client address in this process.
+
+    Limits use the ``limits`` notation ("3 per 15 minutes", several joined with ";"); an empty
+    setting means no limit of that kind.
+    """
+
+    def __init__(self, per_email: str, per_client: str) -> None:
+        self._limits: dict[str, tuple[str, list[RateLimitItem]]] = {
+            "per-email": ("RESET_LIMIT_PER_EMAIL", _parse("RESET_LIMIT_PER_EMAIL", per_email)),
+            "per-client": ("RESET_LIMIT_PER_CLIENT", _parse("RESET_LIMIT_PER_CLIENT", per_client)),
+        }
+        self._window = MovingWindowRateLimiter(MemoryStorage())
+
+    def allow(self, email: str, client: str) -> bool:
+        """Count one request; False, with one log line naming the limit, when past a limit.
+
+        The client is counted first, so a client that floods one address still uses up its
+        own allowance too.
+        """
+        for kind, key in (("per-client", client), ("per-email", email.strip().lower())):
+            setting, items = self._limits[kind]
+            for item in items:
+                if not self._window.hit(item, kind, key):
+                    log.warning(
+                        "Password reset request refused, no email sent: "
+                        "%s limit of %s reached (%s)",
+                        kind,
+                        item,
+                        setting,
+                    )
+                    return False
+        return True
+
+
+def init_reset_limiter(app: Flask) -> None:
+    """Give ``app`` its own limiter, built from its RESET_LIMIT_* settings."""
+    app.extensions[EXTENSION_KEY] = ResetRequestLimiter(
+        app.config["RESET_LIMIT_PER_EMAIL"], app.config["RESET_LIMIT_PER_CLIENT"]
+    )
+
+
+def reset_limiter(app: Flask) -> ResetRequestLimiter:
+    """The limiter that ``init_reset_limiter`` gave ``app``."""
+    return app.extensions[EXTENSION_KEY]
+
+
+def _parse(setting: str, value: str) -> list[RateLimitItem]:
+    if not value.strip():
+        return []
+    try:
+        return parse_many(value)
+    except ValueError:
+        raise RuntimeError(f'{setting} must look like "3 per 15 minutes", got {value!r}') from None

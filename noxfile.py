@@ -1,0 +1,54 @@
+"""Developer and CI commands: `nox -s sandbox`, `tests`, `e2e`, `lint`."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+
+
+def install_project(session: nox.Session) -> None:
+    """Install the project (editable, so the pytest plugin's entry point is registered)."""
+    session.install("-e", ".[test]")
+
+
+def ensure_browser(session: nox.Session) -> None:
+    """Find Chromium for the browser tests, or install Playwright's; fail with one clear line."""
+    session.run("python", "tools/browser.py", "--ensure")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Every test: unit, integration and the browser end-to-end tests."""
+    install_project(session)
+    ensure_browser(session)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def e2e(session: nox.Session) -> None:
+    """The browser end-to-end tests alone (``nox -s e2e -- --headed`` shows the browser)."""
+    install_project(session)
+    ensure_browser(session)
+    session.run("pytest", "e2e", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff's checks and its formatting, as CI expects them."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def sandbox(session: nox.Session) -> None:
+    """The app, the capture server and its inbox together, until Ctrl-C.
+
+    Ports: ``nox -s sandbox -- --app-port 5001 --smtp-port 2525 --http-port 8080``.
+    """
+    install_project(session)
+    session.run("python", "tools/run_sandbox.py", *session.posargs)

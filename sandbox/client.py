@@ -1,0 +1,175 @@
+"""A small client of the capture server's JSON API, and the message object tests work with."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'\])]+", re.IGNORECASE)
+# Punctuation that ends a sentence is not part of a link written in running text.
+_TRAILING_PUNCTUATION = ".,;:!?"
+
+
+class MailSandboxError(RuntimeError):
+    """The capture server answered with an error."""
+
+
+class _LinkCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("a", "area"):
+            for name, value in attrs:
+                if name == "href" and value and re.match(r"https?://", value.strip(), re.I):
+                    self.links.append(value.strip())
+
+
+def find_links(text: str, html: str) -> list[str]:
+    """Absolute http(s) URLs in the text part, then the HTML part's links, each once, in order."""
+    found = [url.rstrip(_TRAILING_PUNCTUATION) for url in _URL_IN_TEXT.findall(text or "")]
+    if html:
+        collector = _LinkCollector()
+        collector.feed(html)
+        collector.close()
+        found.extend(collector.links)
+    return list(dict.fromkeys(found))
+
+
+@dataclass
+class CapturedMessage:
+    """One captured email, as a test sees it."""
+
+    id: str
+    subject: str
+    sender: str
+    to: list[str]
+    text: str
+    html: str
+    headers: dict[str, list[str]]
+    raw: bytes
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def links(self) -> list[str]:
+        """Absolute URLs found in the text and HTML parts, in order, each once."""
+        return find_links(self.text, self.html)
+
+
+class MailSandboxClient:
+    """Talks to a running capture server's ``/api/v1`` over HTTP."""
+
+    def __init__(self, url: str) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"the capture server's URL must be http(s), not {url!r}")
+        self.url = url.rstrip("/")
+        # IDs handed out by wait_for, so each call returns a message the test has not seen yet.
+        self._seen: set[str] = set()
+
+    def _request(
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
+    ) -> tuple[int, bytes]:
+        url = self.url + path
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=330) as response:  # noqa: S310
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        status, body = self._request(method, path, **kwargs)
+        if status != 200:
+            raise MailSandboxError(f"{method} {path}: {status} {body[:200]!r}")
+        return json.loads(body)
+
+    def summaries(self, query: str = "", limit: int = 1000) -> list[dict[str, Any]]:
+        """Summaries of the stored messages (matching ``query``), newest first."""
+        if query:
+            page = self._json("GET", "/api/v1/search", params={"query": query, "limit": limit})
+        else:
+            page = self._json("GET", "/api/v1/messages", params={"limit": limit})
+        return page["messages"]
+
+    def message(self, message_id: str) -> CapturedMessage:
+        """The full message with that ID (marks it read, as Mailpit does)."""
+        data = self._json("GET", f"/api/v1/message/{message_id}")
+        headers = self._json("GET", f"/api/v1/message/{message_id}/headers")
+        status, raw = self._request("GET", f"/api/v1/message/{message_id}/raw")
+        if status != 200:
+            raise MailSandboxError(f"raw of {message_id}: {status}")
+        sender = data["From"]["Address"] if data.get("From") else ""
+        return CapturedMessage(
+            id=data["ID"],
+            subject=data["Subject"],
+            sender=sender,
+            to=[addr["Address"] for addr in data["To"]],
+            text=data["Text"],
+            html=data["HTML"],
+            headers=headers,
+            raw=raw,
+            attachments=data["Attachments"],
+        )
+
+    def messages(self) -> list[CapturedMessage]:
+        """Every stored message, oldest first (the order they were sent in)."""
+        return [self.message(s["ID"]) for s in reversed(self.summaries())]
+
+    def clear(self) -> None:
+        """Delete every stored message."""
+        status, body = self._request("DELETE", "/api/v1/messages", body={})
+        if status != 200:
+            raise MailSandboxError(f"delete all: {status} {body[:200]!r}")
+        self._seen.clear()
+
+    def wait_for(
+        self,
+        to: str | None = None,
+        subject: str | None = None,
+        query: str | None = None,
+        timeout: float = 10,
+    ) -> CapturedMessage:
+        """Return the oldest matching message not yet returned, waiting for one to arrive.
+
+        Waits on the server's ``/api/v1/wait`` (no polling), and raises ``TimeoutError`` naming
+        what was awaited when nothing matches within ``timeout`` seconds.
+        """
+        terms = [query] if query else []
+        if to:
+            terms.append(f'to:"{to}"')
+        if subject:
+            terms.append(f'subject:"{subject}"')
+        search = " ".join(terms)
+        deadline = time.monotonic() + timeout
+        while True:
+            matches = self.summaries(search)
+            unseen = [s for s in matches if s["ID"] not in self._seen]
+            if unseen:
+                found = unseen[-1]["ID"]
+                self._seen.add(found)
+                return self.message(found)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no email matching {search or 'anything'!r} in {timeout} s")
+            # Anything newer than the newest match (or any message at all) wakes us; there is
+            # no gap between the search above and the wait below in which mail could slip by.
+            since = matches[0]["ID"] if matches else ""
+            params = {"query": search, "timeout": f"{remaining:.3f}", "since": since}
+            status, body = self._request("GET", "/api/v1/wait", params=params)
+            if status == 408:
+                raise TimeoutError(f"no email matching {search or 'anything'!r} in {timeout} s")
+            if status != 200:
+                raise MailSandboxError(f"wait: {status} {body[:200]!r}")

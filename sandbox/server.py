@@ -1,0 +1,121 @@
+"""The capture server: SMTP ingestion and the inbox web app on one event loop, over one store."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from sandbox.smtp import SMTPSettings, smtp_factory
+from sandbox.store import MessageStore
+from sandbox.web import create_web_app
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A host and port; port 0 asks the OS for a free one."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed (markedly faster SMTP), else the standard loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+class CaptureServer:
+    """Runs SMTP and HTTP listeners over ``store`` on the current event loop."""
+
+    def __init__(
+        self,
+        store: MessageStore,
+        *,
+        smtp: Endpoint,
+        http: Endpoint,
+        smtp_settings: SMTPSettings | None = None,
+    ) -> None:
+        self.store = store
+        self._smtp_endpoint = smtp
+        self._http_endpoint = http
+        self._smtp_settings = smtp_settings or SMTPSettings()
+        self._smtp_server: asyncio.Server | None = None
+        self._runner: web.AppRunner | None = None
+        self.smtp: Endpoint | None = None
+        self.http: Endpoint | None = None
+
+    async def start(self) -> None:
+        """Bind both listeners; raises ``OSError`` when a port is taken, leaving nothing open."""
+        loop = asyncio.get_running_loop()
+        runner = web.AppRunner(create_web_app(self.store), access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self._http_endpoint.host, self._http_endpoint.port)
+            await site.start()
+            self._smtp_server = await loop.create_server(
+                smtp_factory(self.store, self._smtp_settings),
+                self._smtp_endpoint.host,
+                self._smtp_endpoint.port,
+            )
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.http = Endpoint(self._http_endpoint.host, runner.addresses[0][1])
+        smtp_socket = self._smtp_server.sockets[0]
+        self.smtp = Endpoint(self._smtp_endpoint.host, smtp_socket.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        """The inbox's base URL, e.g. ``http://127.0.0.1:8026``."""
+        if self.http is None:
+            raise RuntimeError("the server is not started")
+        return f"http://{self.http}"
+
+    async def stop(self) -> None:
+        """Stop accepting, close open SMTP sessions and the web app."""
+        if self._smtp_server is not None:
+            self._smtp_server.close()
+            # Python 3.12+ waits in wait_closed() for every open session; end them first.
+            if hasattr(self._smtp_server, "close_clients"):
+                self._smtp_server.close_clients()
+            await self._smtp_server.wait_closed()
+            self._smtp_server = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+class LoopThread:
+    """An event loop running in a background thread, for tests and for embedding the server."""
+
+    def __init__(self) -> None:
+        self._loop = new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="mail-sandbox-loop"
+        )
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Run ``coro`` on the loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def stop(self) -> None:
+        """Stop the loop and join its thread."""
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()

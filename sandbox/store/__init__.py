@@ -1,0 +1,35 @@
+"""Where captured messages are kept: the store interface and its SQLite implementation."""
+
+from __future__ import annotations
+
+from sandbox.store.base import (
+    Address,
+    MessageStore,
+    Page,
+    SearchError,
+    StoreError,
+    StoreFullError,
+    Summary,
+)
+from sandbox.store.sqlite import SQLiteStore
+
+__all__ = [
+    "Address",
+    "MessageStore",
+    "Page",
+    "SQLiteStore",
+    "SearchError",
+    "StoreError",
+    "StoreFullError",
+    "Summary",
+    "open_store",
+]
+
+
+def open_store(path: str = ":memory:", *, max_messages: int = 10_000) -> MessageStore:
+    """Open (or create) the mailbox at ``path``; ``":memory:"`` is a throwaway one.
+
+    ``max_messages`` keeps only the newest N messages (0 = no limit). Raises ``StoreError``
+    when the file cannot be opened as a mail store.
+    """
+    return SQLiteStore(path, max_messages=max_messages)

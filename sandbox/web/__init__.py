@@ -1,0 +1,50 @@
+"""The inbox web UI and the Mailpit-compatible JSON API, as one aiohttp application.
+
+The web layer never touches SMTP: it reads the store, and learns of new mail from the store's
+listener, which it forwards onto the event loop for the live list and ``/api/v1/wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from aiohttp import web
+
+from sandbox.store.base import MessageStore
+from sandbox.web import api, live, ui
+from sandbox.web.errors import error_middleware
+from sandbox.web.events import NewMessageHub
+from sandbox.web.keys import HUB, STORE
+from sandbox.web.security import add_security_headers, cross_site_guard
+from sandbox.web.templating import setup_templates
+
+STATIC = Path(__file__).parent / "static"
+
+__all__ = ["create_web_app"]
+
+
+def create_web_app(store: MessageStore) -> web.Application:
+    """The inbox and API over ``store``; start it with an ``AppRunner`` on a running loop."""
+    app = web.Application(middlewares=[error_middleware, cross_site_guard])
+    app[STORE] = store
+    app[HUB] = NewMessageHub()
+    setup_templates(app)
+    api.add_routes(app.router)
+    live.add_routes(app.router)
+    ui.add_routes(app.router)
+    app.router.add_static("/static", STATIC)
+    app.on_startup.append(_listen_to_store)
+    app.on_shutdown.append(_end_long_requests)
+    app.on_response_prepare.append(add_security_headers)
+    return app
+
+
+async def _listen_to_store(app: web.Application) -> None:
+    # The store calls listeners from its writer thread; the hub lives on this loop.
+    app[STORE].add_listener(app[HUB].listener_for(asyncio.get_running_loop()))
+
+
+async def _end_long_requests(app: web.Application) -> None:
+    # Event streams and waiters would otherwise hold shutdown up until their timeouts.
+    app[HUB].close()

@@ -1,0 +1,171 @@
+"""The JSON API under ``/api/v1``, in Mailpit's shapes (see SPEC "JSON API")."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from sandbox.mime import get_part, parse_message
+from sandbox.store.base import MessageStore, Page, SearchError, Summary
+from sandbox.web import params
+from sandbox.web.downloads import attachment_disposition
+from sandbox.web.errors import ApiError
+from sandbox.web.keys import HUB, STORE
+from sandbox.web.messages import load_message, load_raw, resolve_id
+from sandbox.web.security import DOWNLOAD_CSP
+from sandbox.web.serialize import message_json, page_json, summary_json
+
+NOT_FOUND = "message not found"
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    """Register every ``/api/v1`` route."""
+    router.add_get("/api/v1/messages", list_messages)
+    router.add_put("/api/v1/messages", set_read)
+    router.add_delete("/api/v1/messages", delete_messages)
+    router.add_get("/api/v1/message/{id}", get_message)
+    router.add_get("/api/v1/message/{id}/raw", get_raw)
+    router.add_get("/api/v1/message/{id}/headers", get_headers)
+    router.add_get("/api/v1/message/{id}/part/{part_id}", get_message_part)
+    router.add_get("/api/v1/search", search)
+    router.add_get("/api/v1/wait", wait)
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    """``GET /api/v1/messages?start=&limit=``: newest first."""
+    start, limit = params.paging(request.query)
+    store = request.app[STORE]
+    page, tags = await asyncio.to_thread(_page_and_tags, store, None, start, limit)
+    return web.json_response(page_json(page, tags))
+
+
+async def search(request: web.Request) -> web.Response:
+    """``GET /api/v1/search?query=&start=&limit=``: Mailpit's search grammar."""
+    query = request.query.get("query", "").strip()
+    if not query:
+        raise ApiError(400, "query is required, e.g. ?query=subject:welcome")
+    start, limit = params.paging(request.query)
+    store = request.app[STORE]
+    page, tags = await asyncio.to_thread(_page_and_tags, store, query, start, limit)
+    return web.json_response(page_json(page, tags))
+
+
+async def set_read(request: web.Request) -> web.Response:
+    """``PUT /api/v1/messages {"IDs": [...], "Read": bool}``; no IDs means every message."""
+    change = params.change_request(await request.read(), read_required=True)
+    assert change.read is not None  # read_required guarantees it
+    await asyncio.to_thread(request.app[STORE].set_read, change.ids, change.read)
+    return web.Response(text="ok")
+
+
+async def delete_messages(request: web.Request) -> web.Response:
+    """``DELETE /api/v1/messages {"IDs": [...]}``; no body or no IDs means every message."""
+    change = params.change_request(await request.read(), read_required=False)
+    await asyncio.to_thread(request.app[STORE].delete, change.ids)
+    return web.Response(text="ok")
+
+
+async def get_message(request: web.Request) -> web.Response:
+    """``GET /api/v1/message/{ID}`` (``latest`` allowed); marks the message read."""
+    store = request.app[STORE]
+    loaded = await asyncio.to_thread(load_message, store, request.match_info["id"], mark_read=True)
+    if loaded is None:
+        raise ApiError(404, NOT_FOUND)
+    return web.json_response(message_json(loaded.summary, loaded.view))
+
+
+async def get_raw(request: web.Request) -> web.Response:
+    """``GET /api/v1/message/{ID}/raw``: the exact bytes received."""
+    raw = await asyncio.to_thread(load_raw, request.app[STORE], request.match_info["id"])
+    if raw is None:
+        raise ApiError(404, NOT_FOUND)
+    return web.Response(body=raw, content_type="text/plain", charset="utf-8")
+
+
+async def get_headers(request: web.Request) -> web.Response:
+    """``GET /api/v1/message/{ID}/headers``: ``{"Name": ["value", ...]}``, names sorted."""
+    raw = await asyncio.to_thread(load_raw, request.app[STORE], request.match_info["id"])
+    if raw is None:
+        raise ApiError(404, NOT_FOUND)
+    view = await asyncio.to_thread(parse_message, raw)
+    return web.json_response(view.headers)
+
+
+async def get_message_part(request: web.Request) -> web.Response:
+    """``GET /api/v1/message/{ID}/part/{PartID}``: the decoded part, always as a download."""
+    raw = await asyncio.to_thread(load_raw, request.app[STORE], request.match_info["id"])
+    if raw is None:
+        raise ApiError(404, NOT_FOUND)
+    part_id = request.match_info["part_id"]
+    part = await asyncio.to_thread(get_part, raw, part_id)
+    if part is None:
+        raise ApiError(404, f"message has no part {part_id}")
+    content_type, filename, data = part
+    headers = {
+        "Content-Type": content_type,
+        "Content-Disposition": attachment_disposition(filename, f"part-{part_id}", content_type),
+        "Content-Security-Policy": DOWNLOAD_CSP,
+    }
+    return web.Response(body=data, headers=headers)
+
+
+async def wait(request: web.Request) -> web.Response:
+    """``GET /api/v1/wait?query=&timeout=&since=``: the newest matching message to arrive.
+
+    Race-free without polling: the marker (``since`` or the newest ID) is taken first, then the
+    handler subscribes to new-message events, and only then checks the store, so a message
+    stored at any moment after the marker is either found by a check or wakes one.
+    """
+    query = request.query.get("query", "").strip()
+    timeout = params.wait_timeout(request.query)
+    # Absent: only mail arriving from now on. Present but empty: anything already stored counts
+    # too (the pytest plugin's wait_for after clearing the mailbox). An ID: anything after it.
+    since = request.query.get("since")
+    store = request.app[STORE]
+    marker = await asyncio.to_thread(_wait_marker, store, since)
+    deadline = asyncio.get_running_loop().time() + timeout
+    with request.app[HUB].subscribe() as subscription:
+        while True:
+            found = await asyncio.to_thread(_newest_after, store, query, marker)
+            if found is not None:
+                return web.json_response(summary_json(found))
+            try:
+                async with asyncio.timeout_at(deadline):
+                    ids = await subscription.next()
+            except TimeoutError:
+                raise ApiError(
+                    408, f"no matching message arrived within {timeout:g} seconds"
+                ) from None
+            if ids is None:
+                raise ApiError(503, "the server is shutting down")
+
+
+def _page_and_tags(
+    store: MessageStore, query: str | None, start: int, limit: int
+) -> tuple[Page, list[str]]:
+    try:
+        page = store.list(start, limit) if query is None else store.search(query, start, limit)
+    except SearchError as exc:
+        raise ApiError(400, str(exc) or "the search query could not be understood") from None
+    return page, store.all_tags()
+
+
+def _wait_marker(store: MessageStore, since: str | None) -> str | None:
+    if since is None:
+        return store.latest_id()
+    since = since.strip()
+    if not since:
+        return None
+    resolved = resolve_id(store, since)
+    if resolved is None or store.summary(resolved) is None:
+        raise ApiError(404, f"since: no message with ID {since}")
+    return resolved
+
+
+def _newest_after(store: MessageStore, query: str, marker: str | None) -> Summary | None:
+    try:
+        page = store.search(query, 0, 1, after=marker) if query else store.list(0, 1, after=marker)
+    except SearchError as exc:
+        raise ApiError(400, str(exc) or "the search query could not be understood") from None
+    return page.messages[0] if page.messages else None
