@@ -152,5 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mail-sandbox`` and ``python -m sandbox``."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="mail-sandbox: %(levelname)s %(message)s")
+    # aiosmtpd logs every SMTP command at INFO and nags about its own deprecations at WARNING;
+    # a user watching this terminal wants our lines and real errors only.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         return runner.run(serve(args))
