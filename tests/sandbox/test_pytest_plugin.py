@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sandbox.client import find_links
@@ -105,3 +107,12 @@ def test_each_xdist_worker_has_its_own_server(pytester):
 )
 def test_find_links(text, html, expected):
     assert find_links(text, html) == expected
+
+
+def test_the_readme_example_runs(pytester):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## The pytest plugin", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    pytester.makepyfile(test_readme_example=example)
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
