@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import ipaddress
 import logging
 import os
 import signal
@@ -16,11 +17,13 @@ from sandbox.server import CaptureServer, Endpoint, new_event_loop
 from sandbox.smtp import SMTPSettings
 from sandbox.store import open_store
 from sandbox.tls import self_signed_context
+from sandbox.web import Credentials
 
 log = logging.getLogger("sandbox")
 
 DEFAULT_SMTP = Endpoint("127.0.0.1", 8025)
 DEFAULT_HTTP = Endpoint("127.0.0.1", 8026)
+UI_AUTH_ENV = "MAIL_SANDBOX_UI_AUTH"
 
 
 def default_db_path() -> Path:
@@ -53,6 +56,50 @@ def non_negative_int(value: str) -> int:
     if number < 0:
         raise argparse.ArgumentTypeError(f"{value!r} must be 0 or more")
     return number
+
+
+def credentials(value: str) -> Credentials:
+    """``USER:PASS`` for ``--ui-auth``; the error never repeats the value (it is a password)."""
+    try:
+        return Credentials.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host`` (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        # Any other name may resolve to a public address; warning costs nothing.
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def exposure_warnings(smtp: Endpoint, http: Endpoint, ui_auth: Credentials | None) -> list[str]:
+    """One line per listener that other machines can reach, saying what that exposes."""
+    warnings = []
+    if not is_loopback(http.host):
+        if ui_auth is None:
+            warnings.append(
+                f"warning: the inbox and API on {http} can be reached from other machines and "
+                "show every captured message, reset links included; protect them with "
+                "--ui-auth USER:PASS or listen on 127.0.0.1"
+            )
+        else:
+            warnings.append(
+                f"warning: the inbox and API on {http} can be reached from other machines; "
+                "they ask for the --ui-auth password, which plain HTTP sends unencrypted"
+            )
+    if not is_loopback(smtp.host):
+        warnings.append(
+            f"warning: SMTP on {smtp} accepts mail from other machines (it still relays nothing)"
+        )
+    return warnings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,7 +150,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="drop SMTP connections idle this long (default 300)",
     )
+    parser.add_argument(
+        "--ui-auth",
+        type=credentials,
+        default=None,
+        metavar="USER:PASS",
+        help="ask for this user name and password (HTTP Basic) on the inbox and API; "
+        f"also read from ${UI_AUTH_ENV} (default: no password, loopback only)",
+    )
     return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, with ``--ui-auth`` taken from the environment when not given."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from_env = os.environ.get(UI_AUTH_ENV, "")
+    if args.ui_auth is None and from_env:
+        try:
+            args.ui_auth = Credentials.parse(from_env)
+        except ValueError as exc:
+            parser.error(f"${UI_AUTH_ENV}: {exc}")
+    return args
 
 
 async def serve(args: argparse.Namespace) -> int:
@@ -117,7 +185,15 @@ async def serve(args: argparse.Namespace) -> int:
         idle_timeout=args.idle_timeout,
         tls_context=self_signed_context(),
     )
-    server = CaptureServer(store, smtp=args.smtp, http=args.http, smtp_settings=settings)
+    server = CaptureServer(
+        store,
+        smtp=args.smtp,
+        http=args.http,
+        smtp_settings=settings,
+        credentials=args.ui_auth,
+    )
+    for warning in exposure_warnings(args.smtp, args.http, args.ui_auth):
+        print(f"mail-sandbox: {warning}", file=sys.stderr, flush=True)
     try:
         try:
             await server.start()
@@ -129,7 +205,8 @@ async def serve(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         print(f"mail-sandbox: SMTP on {server.smtp} (STARTTLS and any AUTH accepted)", flush=True)
-        print(f"mail-sandbox: inbox on {server.url}", flush=True)
+        login = " (sign in with the --ui-auth user name and password)" if args.ui_auth else ""
+        print(f"mail-sandbox: inbox on {server.url}{login}", flush=True)
         print(f"mail-sandbox: mail kept in {db}", flush=True)
         await stop.wait()
         print("mail-sandbox: stopping", flush=True)
@@ -150,7 +227,7 @@ def _bind_error(exc: OSError, args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mail-sandbox`` and ``python -m sandbox``."""
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="mail-sandbox: %(levelname)s %(message)s")
     # aiosmtpd logs every SMTP command at INFO and nags about its own deprecations at WARNING;
     # a user watching this terminal wants our lines and real errors only.

@@ -216,8 +216,9 @@ def _serialized(part: Message) -> bytes:
     try:
         # refold_source="none" writes the headers as they came.
         return target.as_bytes(policy=policy.default.clone(refold_source="none"))
-    except (LookupError, ValueError, TypeError, RecursionError):
-        log.warning("attached message could not be re-serialized", exc_info=True)
+    except (LookupError, ValueError, TypeError, RecursionError) as exc:
+        # No traceback: for a hostile nesting depth it would run to thousands of lines.
+        log.warning("attached message could not be re-serialized: %s: %s", type(exc).__name__, exc)
         return b""
 
 

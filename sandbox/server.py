@@ -12,7 +12,7 @@ from aiohttp import web
 
 from sandbox.smtp import SMTPSettings, smtp_factory
 from sandbox.store import MessageStore
-from sandbox.web import create_web_app
+from sandbox.web import Credentials, create_web_app
 
 T = TypeVar("T")
 
@@ -39,7 +39,10 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 class CaptureServer:
-    """Runs SMTP and HTTP listeners over ``store`` on the current event loop."""
+    """Runs SMTP and HTTP listeners over ``store`` on the current event loop.
+
+    ``credentials`` puts the inbox and API behind HTTP Basic auth; SMTP never asks for any.
+    """
 
     def __init__(
         self,
@@ -48,11 +51,13 @@ class CaptureServer:
         smtp: Endpoint,
         http: Endpoint,
         smtp_settings: SMTPSettings | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.store = store
         self._smtp_endpoint = smtp
         self._http_endpoint = http
         self._smtp_settings = smtp_settings or SMTPSettings()
+        self._credentials = credentials
         self._smtp_server: asyncio.Server | None = None
         self._runner: web.AppRunner | None = None
         self.smtp: Endpoint | None = None
@@ -61,7 +66,8 @@ class CaptureServer:
     async def start(self) -> None:
         """Bind both listeners; raises ``OSError`` when a port is taken, leaving nothing open."""
         loop = asyncio.get_running_loop()
-        runner = web.AppRunner(create_web_app(self.store), access_log=None)
+        app = create_web_app(self.store, credentials=self._credentials)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._http_endpoint.host, self._http_endpoint.port)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
@@ -15,6 +17,12 @@ from sandbox.store import MessageStore, StoreError, StoreFullError
 log = logging.getLogger(__name__)
 
 SERVER_HOSTNAME = "mail-sandbox"
+
+#: Longest line accepted, in DATA and (before the command length check) in commands. RFC 5321
+#: allows 1,000 octets, but apps send longer lines (minified HTML, long headers) and Mailpit
+#: stores them, so we do too; past this a line gets 500 and the connection stays usable. It also
+#: sets how much the connection reads ahead, so the RFC's 1,001 would throttle every burst.
+MAX_LINE_LENGTH = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +63,25 @@ class CaptureHandler:
         return f"250 2.0.0 Ok: stored as {message_id}"
 
 
+class CaptureSMTP(SMTP):
+    """aiosmtpd's ``SMTP`` with long lines allowed and each session's own command limits."""
+
+    line_length_limit = MAX_LINE_LENGTH
+
+    def __init__(self, handler: CaptureHandler, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        # aiosmtpd keeps these limits in one dict on the class, clears it for every new
+        # connection and raises MAIL's limit in it on EHLO: a client connecting meanwhile cut
+        # another session's limit back, refusing its MAIL FROM as "too long".
+        self.command_size_limits = collections.defaultdict(lambda: self.command_size_limit)
+
+
 def smtp_factory(store: MessageStore, settings: SMTPSettings) -> Callable[[], SMTP]:
     """A protocol factory for ``loop.create_server``: one aiosmtpd ``SMTP`` per connection."""
     handler = CaptureHandler(store)
 
     def make_protocol() -> SMTP:
-        return SMTP(
+        return CaptureSMTP(
             handler,
             data_size_limit=settings.max_size,
             enable_SMTPUTF8=True,
@@ -74,6 +95,10 @@ def smtp_factory(store: MessageStore, settings: SMTPSettings) -> Callable[[], SM
             auth_required=False,
             auth_require_tls=False,
             authenticator=accept_any_login,
+            # No cap on commands: aiosmtpd counts them over a whole connection, so a cap would
+            # cut off a client that keeps one connection for a long run, and one message may
+            # have any number of recipients (10,000 are tested).
+            command_call_limit=None,
         )
 
     return make_protocol

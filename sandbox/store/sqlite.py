@@ -54,10 +54,14 @@ PAGE_LIMIT = 1000
 # Well under SQLite's limit on bound parameters per statement.
 _CHUNK = 500
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# SQLite's integers are 64-bit; a client's absurd offset is past the end either way.
+_MAX_OFFSET = 2**63 - 1
 _SUMMARY_COLUMNS = (
     "m.id, m.uid, m.created, m.read, m.message_id, m.sender, m.to_, m.cc, m.bcc, m.reply_to, "
     "m.return_path, m.subject, m.date, m.size, m.attachments, m.inline, m.snippet"
 )
+#: Settings of the writing connection that ``writer_pragma`` reads or sets.
+WRITER_PRAGMAS = frozenset({"max_page_count", "page_count", "query_only"})
 _T = TypeVar("_T")
 
 
@@ -75,6 +79,7 @@ class _Add:
 class _Call:
     operation: Callable[[sqlite3.Connection], Any]
     future: Future[Any]
+    in_transaction: bool = True
 
 
 class _Stop:
@@ -201,6 +206,28 @@ class SQLiteStore(MessageStore):
 
         return self._call_writer(operation)
 
+    def writer_pragma(self, name: str, value: int | None = None) -> int:
+        """Read (or set, then read) a setting of the connection that writes every message.
+
+        ``max_page_count`` caps the file's size, so that a store kept on a small disk fails
+        like a full disk (SMTP 452) before the disk does; ``query_only`` refuses every write,
+        as a read-only disk would (SMTP 451). The fault tests use both; ``page_count`` is the
+        size now. Only the names in ``WRITER_PRAGMAS`` are accepted.
+        """
+        if name not in WRITER_PRAGMAS:
+            raise ValueError(f"writer_pragma accepts {sorted(WRITER_PRAGMAS)}, not {name!r}")
+        if value is not None and not isinstance(value, int):
+            raise TypeError("a pragma value must be an int")
+
+        def operation(conn: sqlite3.Connection) -> int:
+            if value is not None:
+                conn.execute(f"PRAGMA {name} = {int(value)}")
+            return int(conn.execute(f"PRAGMA {name}").fetchone()[0])
+
+        # Outside a transaction: BEGIN itself fails once query_only is on, and it must be
+        # possible to turn it off again.
+        return self._call_writer(operation, in_transaction=False)
+
     def close(self) -> None:
         """Commit everything queued, stop the writer thread and close every connection."""
         with self._lock:
@@ -283,7 +310,7 @@ class SQLiteStore(MessageStore):
             rows = conn.execute(
                 f"SELECT {_SUMMARY_COLUMNS} FROM messages m {where} "  # noqa: S608
                 "ORDER BY m.id DESC LIMIT ? OFFSET ?",
-                [*params, limit, start],
+                [*params, limit, min(start, _MAX_OFFSET)],
             ).fetchall()
             messages = _summaries(conn, rows)
         return Page(total, unread, matched, matched_unread, start, messages)
@@ -426,7 +453,10 @@ class SQLiteStore(MessageStore):
         if not job.future.set_running_or_notify_cancel():
             return
         try:
-            result = self._transaction(job.operation)
+            if job.in_transaction:
+                result = self._transaction(job.operation)
+            else:
+                result = self._outside_transaction(job.operation)
         except StoreError as exc:
             job.future.set_exception(exc)
         else:
@@ -444,16 +474,27 @@ class SQLiteStore(MessageStore):
             raise _store_error("could not update the mail store", exc) from exc
         return result
 
-    def _call_writer(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run ``operation`` in a transaction on the writer thread and wait for its result."""
+    def _outside_transaction(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        try:
+            return operation(self._writer)
+        except sqlite3.Error as exc:
+            logger.error("mail store %s: could not change a setting: %s", self.path, exc)
+            raise _store_error("could not change a setting of the mail store", exc) from exc
+
+    def _call_writer(
+        self, operation: Callable[[sqlite3.Connection], _T], *, in_transaction: bool = True
+    ) -> _T:
+        """Run ``operation`` (in a transaction) on the writer thread and wait for its result."""
         if threading.current_thread() is self._thread:
             # A listener calling back into the store: queueing would wait for itself.
-            return self._transaction(operation)
+            if in_transaction:
+                return self._transaction(operation)
+            return self._outside_transaction(operation)
         future: Future[_T] = Future()
         with self._lock:
             if self._closed:
                 raise StoreError("the mail store is closed")
-            self._queue.put(_Call(operation, future))
+            self._queue.put(_Call(operation, future, in_transaction))
         return future.result()
 
     def _notify(self, ids: list[str]) -> None:

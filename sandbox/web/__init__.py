@@ -13,6 +13,7 @@ from aiohttp import web
 
 from sandbox.store.base import MessageStore
 from sandbox.web import api, live, ui
+from sandbox.web.auth import Credentials, basic_auth_middleware
 from sandbox.web.errors import error_middleware
 from sandbox.web.events import NewMessageHub
 from sandbox.web.keys import HUB, STORE
@@ -21,12 +22,21 @@ from sandbox.web.templating import setup_templates
 
 STATIC = Path(__file__).parent / "static"
 
-__all__ = ["create_web_app"]
+__all__ = ["Credentials", "create_web_app"]
 
 
-def create_web_app(store: MessageStore) -> web.Application:
-    """The inbox and API over ``store``; start it with an ``AppRunner`` on a running loop."""
-    app = web.Application(middlewares=[error_middleware, cross_site_guard])
+def create_web_app(
+    store: MessageStore, *, credentials: Credentials | None = None
+) -> web.Application:
+    """The inbox and API over ``store``; start it with an ``AppRunner`` on a running loop.
+
+    With ``credentials`` every page, API call and event stream asks for them (HTTP Basic).
+    """
+    middlewares = [error_middleware]
+    if credentials is not None:
+        middlewares.append(basic_auth_middleware(credentials))
+    middlewares.append(cross_site_guard)
+    app = web.Application(middlewares=middlewares)
     app[STORE] = store
     app[HUB] = NewMessageHub()
     setup_templates(app)

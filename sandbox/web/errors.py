@@ -15,6 +15,8 @@ from sandbox.store.base import StoreError
 
 log = logging.getLogger(__name__)
 
+_KEPT_HEADERS = ("Allow", "WWW-Authenticate")
+
 
 class ApiError(Exception):
     """A request the API refuses; ``message`` is shown to the client as ``{"Error": message}``."""
@@ -47,8 +49,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        # Keep headers such as Allow (405) that tell the client what to do instead.
-        headers = {name: exc.headers[name] for name in ("Allow",) if name in exc.headers}
+        # Keep headers that tell the client what to do instead: Allow (405), the Basic
+        # challenge (401).
+        headers = {name: exc.headers[name] for name in _KEPT_HEADERS if name in exc.headers}
         message = exc.reason
         if is_api(request):
             return json_error(exc.status, message, headers)

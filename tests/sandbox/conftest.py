@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -66,5 +67,35 @@ def capture_server(store: MessageStore) -> Iterator[CaptureServer]:
         loop.run(server.start())
         yield server
         loop.run(server.stop())
+    finally:
+        loop.stop()
+
+
+@pytest.fixture
+def start_capture_server(store: MessageStore) -> Iterator[Callable[..., CaptureServer]]:
+    """Start capture servers over ``store`` on free loopback ports, each stopped after the test.
+
+    Keyword arguments are ``SMTPSettings`` fields (``idle_timeout=0.5``) or ``CaptureServer``
+    options (``credentials=...``); the size limit defaults to 1 MiB as in ``capture_server``.
+    """
+    loop = LoopThread()
+    started: list[CaptureServer] = []
+
+    def start(*, credentials: Any = None, **smtp_settings: Any) -> CaptureServer:
+        server = CaptureServer(
+            store,
+            smtp=Endpoint("127.0.0.1", 0),
+            http=Endpoint("127.0.0.1", 0),
+            smtp_settings=SMTPSettings(**{"max_size": 1024 * 1024, **smtp_settings}),
+            credentials=credentials,
+        )
+        loop.run(server.start())
+        started.append(server)
+        return server
+
+    try:
+        yield start
+        for server in started:
+            loop.run(server.stop())
     finally:
         loop.stop()
