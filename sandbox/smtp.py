@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, syntax
 
+from sandbox.smtp_data import read_data
 from sandbox.store import MessageStore, StoreError, StoreFullError
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,39 @@ class CaptureSMTP(SMTP):
         # connection and raises MAIL's limit in it on EHLO: a client connecting meanwhile cut
         # another session's limit back, refusing its MAIL FROM as "too long".
         self.command_size_limits = collections.defaultdict(lambda: self.command_size_limit)
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        """DATA as aiosmtpd answers it, with the payload read in chunks (sandbox.smtp_data)."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            result = await read_data(
+                self._reader, size_limit=self.data_size_limit, line_limit=self.line_length_limit
+            )
+        except asyncio.IncompleteReadError:
+            # The client hung up mid-DATA: nothing was acknowledged, so nothing is kept.
+            self._writer.close()
+            return
+        if result.too_big or result.line_too_long:
+            self._set_post_data_state()
+            await self.push(
+                "552 Error: Too much mail data"
+                if result.too_big
+                else "500 Line too long (see RFC5321 4.5.3.1.6)"
+            )
+            return
+        self.envelope.content = self.envelope.original_content = result.content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push(status)
 
 
 def smtp_factory(store: MessageStore, settings: SMTPSettings) -> Callable[[], SMTP]:
