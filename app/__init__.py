@@ -8,7 +8,7 @@ from flask import Flask
 
 from app import cli, email, errors, models  # noqa: F401 - models registers the tables
 from app.auth import bp as auth_bp
-from app.config import Config
+from app.config import Config, ConfigError
 from app.extensions import csrf, db, login, mail
 from app.main import bp as main_bp
 from app.reset_limits import init_reset_limiter
@@ -62,7 +62,7 @@ def _ensure_secret_key(app: Flask) -> None:
             "reset links stop working when it restarts"
         )
         return
-    raise RuntimeError(UNSET_KEY_MESSAGE)
+    raise ConfigError(UNSET_KEY_MESSAGE)
 
 
 def _ensure_database_uri(app: Flask) -> None:

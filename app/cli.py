@@ -5,7 +5,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Flask
 from flask.cli import with_appcontext
 
-from app.auth.forms import MIN_PASSWORD_LENGTH
+from app.auth.forms import CONTROL_CHARACTERS, MIN_PASSWORD_LENGTH, has_control_characters
 from app.extensions import db
 from app.models import User, find_user_by_email, find_user_by_username
 
@@ -42,6 +42,8 @@ def init_db() -> None:
 @with_appcontext
 def create_user(username: str, email: str, password: str, exist_ok: bool) -> None:
     """Create the user USERNAME with address EMAIL (the tables are created if missing)."""
+    if has_control_characters(username):
+        raise click.BadParameter(CONTROL_CHARACTERS, param_hint="USERNAME")
     try:
         email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as exc:

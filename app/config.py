@@ -2,11 +2,21 @@
 
 import os
 
+import click
+
 DEFAULT_ADMINS = "no-reply@microblog.example"
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
+
+
+class ConfigError(click.ClickException, RuntimeError):
+    """A setting is missing or malformed, so the app refuses to start.
+
+    It is a RuntimeError for code that creates the app, and a ClickException so that
+    ``flask --app app run`` prints one "Error: ..." line and exits instead of a traceback.
+    """
 
 
 def _text(name: str, default: str | None = None) -> str | None:
@@ -20,7 +30,7 @@ def _flag(name: str) -> bool:
         return True
     if raw in _FALSE:
         return False
-    raise RuntimeError(f"{name} must be one of 1/0, true/false, yes/no or on/off, got {raw!r}")
+    raise ConfigError(f"{name} must be one of 1/0, true/false, yes/no or on/off, got {raw!r}")
 
 
 def _number(name: str, default: float, kind: type[int] | type[float]) -> int | float:
@@ -31,9 +41,9 @@ def _number(name: str, default: float, kind: type[int] | type[float]) -> int | f
         value = kind(raw)
     except ValueError:
         what = "a whole number" if kind is int else "a number"
-        raise RuntimeError(f"{name} must be {what}, got {raw!r}") from None
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
     if value < 0:
-        raise RuntimeError(f"{name} must not be negative, got {raw!r}")
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
     return value
 
 

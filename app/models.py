@@ -1,11 +1,21 @@
 """Database models."""
 
+import hmac
+import re
+
 from flask_login import UserMixin
 from sqlalchemy import String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db, login
+from app.fingerprints import password_fingerprint
+
+# SQLite (and most databases) store ids as signed 64-bit integers; a bigger number from outside
+# must mean "no such user", not an overflow error.
+MAX_USER_ID = 2**63 - 1
+LOGIN_PURPOSE = "login"
+_LOGIN_ID = re.compile(r"([1-9][0-9]{0,18}):([0-9a-f]{32})", re.ASCII)
 
 
 class User(UserMixin, db.Model):
@@ -26,6 +36,14 @@ class User(UserMixin, db.Model):
             return False
         return check_password_hash(self.password_hash, password)
 
+    def get_id(self) -> str:
+        """Flask-Login's id for sessions and remember-me cookies: ``"<id>:<fingerprint>"``.
+
+        The fingerprint comes from the password hash, so setting a new password makes every
+        session and remember-me cookie issued before it stop logging anyone in.
+        """
+        return f"{self.id}:{password_fingerprint(self.password_hash, LOGIN_PURPOSE)}"
+
     def __repr__(self) -> str:
         return f"<User {self.username}>"
 
@@ -41,9 +59,12 @@ def find_user_by_username(username: str) -> User | None:
 
 
 @login.user_loader
-def load_user(user_id: str) -> User | None:
-    """Flask-Login's hook: the user whose id is stored in the session, if it still exists."""
-    try:
-        return db.session.get(User, int(user_id))
-    except ValueError:
+def load_user(login_id: str) -> User | None:
+    """Flask-Login's hook: the user a session's id names, if the password is still the same."""
+    match = _LOGIN_ID.fullmatch(login_id)
+    if match is None or int(match[1]) > MAX_USER_ID:
         return None
+    user = db.session.get(User, int(match[1]))
+    if user is None or not hmac.compare_digest(user.get_id(), login_id):
+        return None
+    return user

@@ -7,6 +7,8 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from app.config import ConfigError
+
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "reset_limiter"
@@ -65,4 +67,4 @@ def _parse(setting: str, value: str) -> list[RateLimitItem]:
     try:
         return parse_many(value)
     except ValueError:
-        raise RuntimeError(f'{setting} must look like "3 per 15 minutes", got {value!r}') from None
+        raise ConfigError(f'{setting} must look like "3 per 15 minutes", got {value!r}') from None

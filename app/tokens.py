@@ -1,21 +1,18 @@
 """Password reset tokens: signed JWTs bound to the user's current password."""
 
-import hashlib
 import hmac
 import time
 
 import jwt
 from flask import current_app
 
+from app import fingerprints
 from app.extensions import db
-from app.models import User
+from app.models import MAX_USER_ID, User
 
 PURPOSE = "reset_password"
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["exp", "reset_password", "pwd", "purpose"]
-# SQLite (and most databases) store ids as signed 64-bit integers; a bigger number in a forged
-# token must mean "invalid", not an overflow error.
-_MAX_ID = 2**63 - 1
 
 
 def _secret() -> str:
@@ -23,16 +20,11 @@ def _secret() -> str:
 
 
 def password_fingerprint(user: User) -> str:
-    """A keyed digest of the user's password hash.
+    """The reset token's digest of ``user``'s password hash (see ``app.fingerprints``).
 
-    The token carries this instead of the hash, because a JWT payload is only base64: anyone
-    holding the link could read it. Setting a new password changes the digest, which is what
-    makes every earlier token stop working.
+    Setting a new password changes it, which is what makes every earlier token stop working.
     """
-    digest = hmac.new(
-        _secret().encode(), (user.password_hash or "").encode(), hashlib.sha256
-    ).hexdigest()
-    return digest[:32]
+    return fingerprints.password_fingerprint(user.password_hash, PURPOSE)
 
 
 def make_reset_token(user: User) -> str:
@@ -57,7 +49,7 @@ def verify_reset_token(token: str) -> User | None:
     user_id = payload["reset_password"]
     fingerprint = payload["pwd"]
     # bool is an int subclass, and a JSON true must not stand for user 1.
-    if type(user_id) is not int or not 0 < user_id <= _MAX_ID:
+    if type(user_id) is not int or not 0 < user_id <= MAX_USER_ID:
         return None
     if payload["purpose"] != PURPOSE or not isinstance(fingerprint, str):
         return None

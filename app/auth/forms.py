@@ -1,5 +1,7 @@
 """Forms of the auth blueprint."""
 
+import unicodedata
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
@@ -8,6 +10,18 @@ from app.models import find_user_by_email, find_user_by_username
 
 MIN_PASSWORD_LENGTH = 8
 TOO_SHORT = f"Password must be at least {MIN_PASSWORD_LENGTH} characters long."
+CONTROL_CHARACTERS = "Username cannot contain line breaks or other control characters."
+# Controls (CR, LF, NUL...) and the Unicode line and paragraph separators.
+_UNPRINTABLE_CATEGORIES = {"Cc", "Zl", "Zp"}
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a line break or another control character.
+
+    Such a name could start a new header line wherever it is written into an email header,
+    and it could never be typed at the login form anyway.
+    """
+    return any(unicodedata.category(char) in _UNPRINTABLE_CATEGORIES for char in text)
 
 
 def _strip(value: str | None) -> str | None:
@@ -53,7 +67,9 @@ class RegistrationForm(FlaskForm):
     submit = SubmitField("Register")
 
     def validate_username(self, username: StringField) -> None:
-        """Refuse a username that another account has."""
+        """Refuse a username with control characters or one that another account has."""
+        if has_control_characters(username.data):
+            raise ValidationError(CONTROL_CHARACTERS)
         if find_user_by_username(username.data) is not None:
             raise ValidationError("Please use a different username.")
 

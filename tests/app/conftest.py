@@ -103,14 +103,16 @@ class _FreePortController(Controller):
 class RecordingHandler:
     """An aiosmtpd handler that keeps what it accepts and signals each arrival.
 
-    ``refuse_first`` DATA commands are answered with a temporary failure (451), and while
-    ``gate`` is not set every DATA waits for it, so that tests can hold a delivery open.
+    ``refuse_first`` DATA commands are answered with a temporary failure (451), while
+    ``gate`` is not set every DATA waits for it, so that tests can hold a delivery open, and
+    ``delay`` seconds pass before each answer, as with a distant server.
     """
 
     def __init__(self) -> None:
         self.envelopes: list = []
         self.attempts = 0
         self.refuse_first = 0
+        self.delay = 0.0
         self.gate = threading.Event()
         self.gate.set()
         self.received = threading.Event()
@@ -121,6 +123,7 @@ class RecordingHandler:
         if self.attempts <= self.refuse_first:
             return "451 4.3.0 Try again later"
         await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 10)
+        await asyncio.sleep(self.delay)
         self.envelopes.append(envelope)
         self.received.set()
         return "250 Message accepted for delivery"

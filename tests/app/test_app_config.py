@@ -1,6 +1,10 @@
 """Settings from the environment, and refusing to start without a secret key outside dev."""
 
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +12,11 @@ from app import create_app
 from app.config import Config
 
 ENV_NAMES = ["SECRET_KEY", "FLASK_DEBUG", "MICROBLOG_ENV"]
+ROOT = Path(__file__).resolve().parents[2]
+UNSET_KEY = (
+    "SECRET_KEY is not set: export SECRET_KEY=... "
+    "(or run with --debug / MICROBLOG_ENV=development for local use)"
+)
 
 
 @pytest.fixture
@@ -23,10 +32,38 @@ def test_missing_secret_key_outside_development_refuses_to_start(clean_env):
     with pytest.raises(RuntimeError) as error:
         create_app(Config)
 
-    assert str(error.value) == (
-        "SECRET_KEY is not set: export SECRET_KEY=... "
-        "(or run with --debug / MICROBLOG_ENV=development for local use)"
+    assert str(error.value) == UNSET_KEY
+
+
+def _flask_run(tmp_path, **env: str) -> subprocess.CompletedProcess:
+    """``flask --app app run`` on a free loopback port, as a developer would start it."""
+    environ = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
+    environ.update(PYTHONPATH=str(ROOT), DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}", **env)
+    command = [sys.executable, "-m", "flask", "--app", "app", "run"]
+    # Without the check the server would start and keep running: the timeout ends the test.
+    return subprocess.run(
+        [*command, "--host", "127.0.0.1", "--port", "0"],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
+
+
+def test_flask_run_without_secret_key_or_debug_stops_with_one_clear_line(tmp_path):
+    result = _flask_run(tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"Error: {UNSET_KEY}"
+    assert result.stdout == ""
+
+
+def test_flask_run_with_a_malformed_setting_names_it(tmp_path):
+    result = _flask_run(tmp_path, SECRET_KEY="k" * 40, MAIL_PORT="smtp")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Error: MAIL_PORT must be a whole number, got 'smtp'"
 
 
 @pytest.mark.parametrize(

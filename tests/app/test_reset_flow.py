@@ -1,7 +1,5 @@
 """Password reset through the pages, as a person using the app would go through it."""
 
-import logging
-
 import pytest
 from app_helpers import (
     BASE_URL,
@@ -17,7 +15,7 @@ from app_helpers import (
     reset_link_in,
 )
 
-from app.extensions import db, mail
+from app.extensions import db
 from app.models import User
 from app.tokens import make_reset_token
 
@@ -136,18 +134,6 @@ def test_invalid_link_sends_the_user_back_to_the_request_page(client, user, toke
     assert flashes(client) == [INVALID_LINK_FLASH]
 
 
-def test_link_for_a_deleted_user_is_invalid(app, client, user):
-    token = _token_for(app, user)
-    with app.app_context():
-        db.session.delete(db.session.get(User, user.id))
-        db.session.commit()
-
-    response = client.get(f"/reset_password/{token}")
-
-    assert response.location == "/reset_password_request"
-    assert flashes(client) == [INVALID_LINK_FLASH]
-
-
 def test_mismatched_passwords_keep_the_old_password(app, client, user):
     response = _set_password(client, _token_for(app, user), repeat="something-else-9")
 
@@ -155,13 +141,6 @@ def test_mismatched_passwords_keep_the_old_password(app, client, user):
     assert "Field must be equal to password." in response.text
     assert password_works(app, PASSWORD)
     assert not password_works(app, NEW_PASSWORD)
-
-
-def test_short_password_is_refused(app, client, user):
-    response = _set_password(client, _token_for(app, user), password="short7!")
-
-    assert "Password must be at least 8 characters long." in response.text
-    assert password_works(app, PASSWORD)
 
 
 def test_logged_in_user_is_sent_home_from_both_reset_pages(app, client, user):
@@ -181,8 +160,10 @@ def test_logged_in_user_is_sent_home_from_both_reset_pages(app, client, user):
         {"Host": "evil.example"},
         {"X-Forwarded-Host": "evil.example"},
         {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "ftp"},
+        {"Forwarded": "host=evil.example;proto=https"},
+        {"X-Host": "evil.example", "X-Forwarded-Server": "evil.example"},
     ],
-    ids=["host", "x-forwarded-host", "both"],
+    ids=["host", "x-forwarded-host", "both", "forwarded", "x-host"],
 )
 def test_forged_host_headers_do_not_change_the_emailed_link(client, user, outbox, headers):
     _request_reset(client, headers=headers)
@@ -200,46 +181,3 @@ def test_untrusted_host_is_refused_when_trusted_hosts_are_set(make_app, outbox):
     refused = _request_reset(client, headers={"Host": "evil.example"})
     assert refused.status_code == 400
     assert outbox == []
-
-
-def test_header_injection_in_the_address_is_refused(client, user, outbox):
-    response = _request_reset(client, email="susan@example.com\r\nBcc: victim@example.com")
-
-    assert response.status_code == 200
-    assert outbox == []
-
-
-def test_reset_requests_past_the_per_email_limit_send_nothing(make_app, user, caplog):
-    app = make_app(RESET_LIMIT_PER_EMAIL="2 per 15 minutes")
-    with app.app_context():
-        db.session.add(User(username="bob", email="bob@example.com", password_hash="x"))
-        db.session.commit()
-    client = app.test_client()
-
-    with mail.record_messages() as outbox, caplog.at_level(logging.WARNING):
-        responses = [_request_reset(client) for _ in range(3)]
-        other = _request_reset(client, email="bob@example.com")
-
-    assert [r.location for r in [*responses, other]] == ["/login"] * 4
-    assert responses[2].get_data() == responses[0].get_data()
-    assert flashes(client) == [NEUTRAL_FLASH] * 4
-    assert [m.recipients for m in outbox] == [[EMAIL], [EMAIL], ["bob@example.com"]]
-    limit_lines = [r.getMessage() for r in caplog.records if "limit" in r.getMessage()]
-    assert len(limit_lines) == 1
-    assert "per-email" in limit_lines[0]
-    assert "RESET_LIMIT_PER_EMAIL" in limit_lines[0]
-
-
-def test_reset_requests_past_the_per_client_limit_send_nothing(make_app, user, caplog):
-    app = make_app(RESET_LIMIT_PER_CLIENT="2 per 15 minutes")
-
-    def from_address(address):
-        return _request_reset(app.test_client(), environ_base={"REMOTE_ADDR": address})
-
-    with mail.record_messages() as outbox, caplog.at_level(logging.WARNING):
-        refused = [from_address("192.0.2.1") for _ in range(3)][-1]
-        allowed = from_address("192.0.2.2")
-
-    assert refused.location == allowed.location == "/login"
-    assert len(outbox) == 3
-    assert any("RESET_LIMIT_PER_CLIENT" in r.getMessage() for r in caplog.records)
