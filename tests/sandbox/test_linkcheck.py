@@ -26,6 +26,17 @@ from sandbox.linkcheck import (
     extract_links,
     is_allowed_host,
 )
+from sandbox.server import LoopThread
+
+
+def run_on_own_loop(coro):
+    """Run ``coro`` on a loop of its own: the main thread's may be Playwright's, already running."""
+    loop = LoopThread()
+    try:
+        return loop.run(coro)
+    finally:
+        loop.stop()
+
 
 # Events through which a process reaches another host: connecting, and looking up a name.
 _NETWORK_EVENTS = frozenset(
@@ -184,7 +195,7 @@ def test_answers_in_mailpits_shape_with_real_statuses() -> None:
             ]
             return await check_links(links, allowed_hosts=set(), timeout=10), site
 
-    report, site = asyncio.run(scenario())
+    report, site = run_on_own_loop(scenario())
     assert set(report) == {"Errors", "Links"}
     assert all(set(link) == {"URL", "StatusCode", "Status"} for link in report["Links"])
     assert [link["URL"] for link in report["Links"]] == [
@@ -220,7 +231,7 @@ def test_without_following_redirects_the_redirect_is_the_answer() -> None:
                 follow_redirects=False,
             )
 
-    report = asyncio.run(scenario())
+    report = run_on_own_loop(scenario())
     assert statuses(report) == [(302, "Found")]
     assert report["Errors"] == 0
 
@@ -243,7 +254,7 @@ def test_links_to_hosts_not_allowed_are_never_contacted(sockets: SocketRecorder)
         finally:
             sockets.active = False
 
-    report = asyncio.run(scenario())
+    report = run_on_own_loop(scenario())
     assert statuses(report) == [(0, SKIPPED_HOST)] * len(links)
     assert report["Errors"] == 0
     assert sockets.events == []
@@ -263,7 +274,7 @@ def test_redirect_off_the_allowed_hosts_is_not_followed(sockets: SocketRecorder)
                 sockets.active = False
             return report, site
 
-    report, site = asyncio.run(scenario())
+    report, site = run_on_own_loop(scenario())
     assert statuses(report) == [
         (302, "redirect not followed: host not allowed (forbidden.example)"),
         (302, "redirect not followed: host not allowed (192.0.2.10)"),
@@ -282,7 +293,7 @@ def test_redirect_to_another_scheme_is_not_followed() -> None:
         async with local_site() as site:
             return await check_links([f"{site.url}/redirect-ftp"], allowed_hosts=set(), timeout=10)
 
-    assert statuses(asyncio.run(scenario())) == [
+    assert statuses(run_on_own_loop(scenario())) == [
         (302, "redirect to a non-http(s) URL not followed")
     ]
 
@@ -306,7 +317,7 @@ def test_allowed_hosts_are_contacted_and_other_names_never_looked_up() -> None:
                 )
             return report, site
 
-    report, site = asyncio.run(scenario())
+    report, site = run_on_own_loop(scenario())
     assert statuses(report) == [(200, "OK"), (0, SKIPPED_HOST), (404, "Not Found")]
     assert {host.removesuffix(".") for host in resolver.asked} == {"app.internal"}
     assert site.hits.count(("HEAD", "/ok")) == 1
@@ -324,7 +335,7 @@ def test_at_most_max_links_are_contacted_and_the_rest_listed_as_skipped() -> Non
             ]
             return await check_links(links, allowed_hosts=set(), timeout=10, max_links=2), site
 
-    report, site = asyncio.run(scenario())
+    report, site = run_on_own_loop(scenario())
     assert statuses(report) == [
         (0, SKIPPED_HOST),
         (200, "OK"),
@@ -342,7 +353,7 @@ def test_a_hanging_server_costs_one_timeout() -> None:
                 [f"{site.url}/slow", f"{site.url}/ok"], allowed_hosts=set(), timeout=1
             )
 
-    report = asyncio.run(scenario())
+    report = run_on_own_loop(scenario())
     assert statuses(report) == [(0, "timed out after 1 s"), (200, "OK")]
     assert report["Errors"] == 1
 
@@ -355,7 +366,7 @@ def test_redirect_loops_stop_after_a_few_hops() -> None:
             )
             return report, site
 
-    report, site = asyncio.run(scenario())
+    report, site = run_on_own_loop(scenario())
     assert statuses(report) == [(302, "too many redirects (more than 3)")]
     assert site.hits == [("HEAD", "/redirect-loop")] * 4
 
@@ -370,7 +381,7 @@ def test_unreachable_and_malformed_links_are_reported() -> None:
         "ftp://127.0.0.1/file",
         "http:///no-host",
     ]
-    report = asyncio.run(check_links(links, allowed_hosts=set(), timeout=10))
+    report = run_on_own_loop(check_links(links, allowed_hosts=set(), timeout=10))
     assert statuses(report) == [
         (0, "connection refused"),
         (0, "invalid URL"),
