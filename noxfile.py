@@ -52,3 +52,14 @@ def sandbox(session: nox.Session) -> None:
     """
     install_project(session)
     session.run("python", "tools/run_sandbox.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Measure the capture server against plain aiosmtpd and print one table (about 4 minutes).
+
+    ``nox -s bench -- --quick`` is a smoke run under a minute; the table is also written to
+    ``benchmarks/results/latest.json``.
+    """
+    session.install("-e", ".")
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -1,0 +1,83 @@
+"""How much the benchmark measures: the full plan, and the quick one for a smoke run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KB = 1024
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of everything to do. Every load and probe is bounded in time, so that the full
+    plan ends within five minutes on two busy cores and the quick one within one minute."""
+
+    quick: bool
+    rounds: int
+    k20_total: int
+    k1_total: int
+    big_total: int
+    long_total: int
+    warmup: int
+    api_requests: int
+    probe_seconds: float
+    visible_count: int
+    load_time_limit: float
+    long_time_limit: float
+    uvloop_reference: bool
+    probes_at_10k: bool
+    probes_while_ingesting: bool
+    first_fill: int
+    fill_time_limit: float
+    connections: int = 10
+    size: int = 4 * KB
+    big_size: int = 200 * KB
+    visible_rate: float = 100.0
+    reset_requests: int = 50
+    slow_smtp_delay: float = 2.0
+
+    @classmethod
+    def full(cls) -> Plan:
+        """The figures the issue asks for."""
+        return cls(
+            quick=False,
+            rounds=2,
+            k20_total=20_000,
+            k1_total=10_000,
+            big_total=600,
+            long_total=100_000,
+            warmup=200,
+            api_requests=200,
+            probe_seconds=3.0,
+            visible_count=500,
+            load_time_limit=10.0,
+            long_time_limit=25.0,
+            uvloop_reference=True,
+            probes_at_10k=True,
+            probes_while_ingesting=True,
+            first_fill=10_000,
+            fill_time_limit=55.0,
+        )
+
+    @classmethod
+    def quick_plan(cls) -> Plan:
+        """A smoke run: small samples, 20,000 stored instead of 100,000, fewer probes."""
+        return cls(
+            quick=True,
+            rounds=1,
+            k20_total=3_000,
+            k1_total=1_500,
+            big_total=150,
+            long_total=20_000,
+            warmup=100,
+            api_requests=30,
+            probe_seconds=1.5,
+            visible_count=100,
+            load_time_limit=4.0,
+            long_time_limit=10.0,
+            uvloop_reference=False,
+            probes_at_10k=False,
+            probes_while_ingesting=False,
+            first_fill=2_000,
+            fill_time_limit=8.0,
+        )

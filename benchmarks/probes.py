@@ -1,0 +1,166 @@
+"""Probes of the capture server's HTTP side: API latency, how soon mail shows, how soon a burst
+is searchable. Each is bounded in requests and in time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from benchmarks.emails import ResetEmails
+from benchmarks.loadgen import SMTPClient
+
+
+class ProbeError(RuntimeError):
+    """The server answered a probe with something other than what the API promises."""
+
+
+async def _get_json(session: aiohttp.ClientSession, url: str, params: Mapping[str, str]) -> dict:
+    async with session.get(url, params=params) as response:
+        if response.status != 200:
+            body = await response.text()
+            raise ProbeError(f"GET {url} {dict(params)}: {response.status} {body[:200]}")
+        return await response.json()
+
+
+async def api_latency(
+    base_url: str,
+    path: str,
+    queries: Sequence[Mapping[str, str]],
+    *,
+    count: int,
+    time_limit: float,
+) -> list[float]:
+    """Seconds each of ``count`` GETs of ``path`` took (one at a time, cycling ``queries``);
+    stops early at ``time_limit``."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + time_limit
+    async with aiohttp.ClientSession() as session:
+        for index in range(count):
+            started = time.perf_counter()
+            if started > deadline:
+                break
+            await _get_json(session, base_url + path, queries[index % len(queries)])
+            latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+@dataclass
+class Visibility:
+    """Seconds from each 250 until the message was in ``GET /api/v1/messages`` (``listed``)
+    and until a ``/api/v1/wait`` for it, begun before it was sent, returned (``waited``)."""
+
+    listed: list[float] = field(default_factory=list)
+    waited: list[float] = field(default_factory=list)
+    sent: int = 0
+
+
+async def visible_latency(
+    host: str,
+    smtp_port: int,
+    base_url: str,
+    *,
+    rate: float,
+    count: int,
+    time_limit: float,
+    domain: str,
+) -> Visibility:
+    """Send ``count`` messages at ``rate`` a second on one connection and time their showing.
+
+    The server's 250 names the stored ID ("stored as ID"), which the listing is searched for.
+    At ``time_limit`` it stops, with what it measured so far (``sent`` says how many).
+    """
+    emails = ResetEmails(domain=domain)
+    result = Visibility()
+    deadline = time.perf_counter() + time_limit
+    async with aiohttp.ClientSession() as session:
+        client = await SMTPClient.connect(host, smtp_port)
+        try:
+            started = time.perf_counter()
+            for seq in range(count):
+                due = started + seq / rate
+                # Pacing to the rate is the point here, so this is a wait for a time, not an event.
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                if time.perf_counter() > deadline:
+                    break
+                recipient = emails.recipient(seq)
+                # since= (empty) also counts a message stored before the wait is registered.
+                waiting = asyncio.create_task(
+                    _wait_for(session, base_url, f"to:{recipient}", deadline)
+                )
+                _, reply = await client.send(emails.sender, recipient, emails.payload(seq))
+                acknowledged = time.perf_counter()
+                _, marker, message_id = reply.rpartition("stored as ")
+                if not marker or not message_id:
+                    raise ProbeError(f"the 250 names no stored message ID: {reply!r}")
+                listed = await _listed_at(session, base_url, message_id, deadline)
+                if listed is None:
+                    waiting.cancel()
+                    break
+                result.listed.append(listed - acknowledged)
+                result.waited.append(await waiting - acknowledged)
+                result.sent += 1
+        finally:
+            await client.quit()
+    return result
+
+
+async def _wait_for(
+    session: aiohttp.ClientSession, base_url: str, query: str, deadline: float
+) -> float:
+    """When ``/api/v1/wait`` returned the message matching ``query``."""
+    timeout = max(1.0, deadline - time.perf_counter())
+    params = {"query": query, "since": "", "timeout": f"{timeout:.1f}"}
+    await _get_json(session, base_url + "/api/v1/wait", params)
+    return time.perf_counter()
+
+
+async def _listed_at(
+    session: aiohttp.ClientSession, base_url: str, message_id: str, deadline: float
+) -> float | None:
+    """When the first listing that holds ``message_id`` arrived (polled back to back); None
+    when the deadline came first."""
+    while time.perf_counter() < deadline:
+        page = await _get_json(session, base_url + "/api/v1/messages", {"limit": "50"})
+        if any(summary["ID"] == message_id for summary in page["messages"]):
+            return time.perf_counter()
+    return None
+
+
+async def searchable_after(
+    base_url: str, query: str, expected: int, *, since: float, time_limit: float
+) -> float | None:
+    """Seconds from ``since`` (a ``perf_counter`` time) until a search for ``query`` counts
+    ``expected`` messages; None when that did not happen within ``time_limit``."""
+    deadline = time.perf_counter() + time_limit
+    async with aiohttp.ClientSession() as session:
+        while time.perf_counter() < deadline:
+            page = await _get_json(
+                session, base_url + "/api/v1/search", {"query": query, "limit": "1"}
+            )
+            if page["messages_count"] >= expected:
+                return time.perf_counter() - since
+    return None
+
+
+async def count_grows(base_url: str, *, by: int, time_limit: float) -> None:
+    """Return once the mailbox holds ``by`` more messages than at the call (load has begun);
+    ``ProbeError`` after ``time_limit`` seconds."""
+    deadline = time.perf_counter() + time_limit
+    async with aiohttp.ClientSession() as session:
+        url = base_url + "/api/v1/messages"
+        first = (await _get_json(session, url, {"limit": "1"}))["total"]
+        while time.perf_counter() < deadline:
+            if (await _get_json(session, url, {"limit": "1"}))["total"] >= first + by:
+                return
+    raise ProbeError(f"the mailbox did not grow by {by} within {time_limit:g} s")
+
+
+async def stored_count(base_url: str) -> int:
+    """How many messages the mailbox holds."""
+    async with aiohttp.ClientSession() as session:
+        page = await _get_json(session, base_url + "/api/v1/messages", {"limit": "1"})
+    return int(page["total"])

@@ -1,0 +1,101 @@
+"""``python -m benchmarks``: measure the capture server against the floor and print one table.
+
+Every server is started here, in its own process on free loopback ports, and stopped again.
+Throughput is measured on a fresh server per run, floor and ours in turn (best of the rounds,
+so a neighbour's burst of work on a shared machine costs a figure less); the probes of the
+HTTP side run on servers filled by the same generator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.ingest import measure_ingest
+from benchmarks.long_run import measure_long_run
+from benchmarks.plan import Plan
+from benchmarks.processes import ROOT
+from benchmarks.report import Row, format_table, write_json
+from benchmarks.reset_request import measure_reset_request
+from benchmarks.session import Session
+
+RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """``python -m benchmarks`` options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Measure mail-sandbox against plain aiosmtpd (the floor) and print a table.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller samples, under a minute (a smoke run)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("ingest", "long", "reset"),
+        action="append",
+        help="run only these parts (repeatable); default all",
+    )
+    parser.add_argument("--json", type=Path, default=RESULTS, help=f"default {RESULTS}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; exit status 1 when a measurement could not be made (a FAIL against
+    a target is a finding, reported in the table, not an error)."""
+    args = build_parser().parse_args(argv)
+    plan = Plan.quick_plan() if args.quick else Plan.full()
+    parts = args.only or ["ingest", "long", "reset"]
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="mail-sandbox-bench-") as workdir:
+        session = Session(plan, Path(workdir))
+        session.say(f"benchmark ({'quick' if plan.quick else 'full'}) in {workdir}")
+        rows: list[Row] = []
+        measurements = {
+            "ingest": measure_ingest,
+            "long": measure_long_run,
+            "reset": measure_reset_request,
+        }
+        for part in parts:
+            with session.step(part):
+                rows.extend(measurements[part](session))
+        seconds = time.perf_counter() - session.started
+    print()
+    print(format_table(rows))
+    print()
+    mode = "quick" if plan.quick else "full"
+    print(f"{mode} run in {seconds:.0f} s; {sum(r.result == 'FAIL' for r in rows)} FAIL")
+    # Other work on a shared machine moves every figure; ratios to the floor move less.
+    load_after = os.getloadavg()[0]
+    busy = max(load_before[0], load_after) > (os.cpu_count() or 1)
+    print(
+        f"load average before {load_before[0]:.1f}, after {load_after:.1f} "
+        f"({os.cpu_count()} cores)"
+        + ("; the machine was busy: expect noisy figures" if busy else "")
+    )
+    for error in session.errors:
+        print(f"ERROR {error}")
+    write_json(
+        args.json,
+        rows,
+        generated=datetime.now(UTC).isoformat(timespec="seconds"),
+        mode=mode,
+        seconds=round(seconds, 1),
+        machine={
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_before": load_before[0],
+            "load_average_after": load_after,
+        },
+        errors=session.errors,
+        runs=session.runs,
+    )
+    print(f"written to {args.json}")
+    return 1 if session.errors else 0
