@@ -13,16 +13,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sandbox import sendmail
+from sandbox.cli_args import DEFAULT_HTTP, DEFAULT_SMTP, parse_endpoint
 from sandbox.server import CaptureServer, Endpoint, new_event_loop
 from sandbox.smtp import SMTPSettings
 from sandbox.store import open_store
 from sandbox.tls import self_signed_context
-from sandbox.web import Credentials
+from sandbox.web import Credentials, WebSettings
 
 log = logging.getLogger("sandbox")
 
-DEFAULT_SMTP = Endpoint("127.0.0.1", 8025)
-DEFAULT_HTTP = Endpoint("127.0.0.1", 8026)
 UI_AUTH_ENV = "MAIL_SANDBOX_UI_AUTH"
 
 
@@ -30,21 +30,6 @@ def default_db_path() -> Path:
     """Where mail is kept when ``--db`` is not given: the user's data directory."""
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(data_home) / "mail-sandbox" / "messages.sqlite3"
-
-
-def parse_endpoint(value: str) -> Endpoint:
-    """``HOST:PORT``, ``:PORT`` or ``PORT`` (host defaults to loopback); IPv6 as ``[::1]:25``."""
-    host, sep, port = value.rpartition(":")
-    if not sep:
-        host, port = "", value
-    host = host.strip("[]") or "127.0.0.1"
-    try:
-        number = int(port)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not HOST:PORT") from None
-    if not 0 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"port {number} is out of range 0-65535")
-    return Endpoint(host, number)
 
 
 def non_negative_int(value: str) -> int:
@@ -108,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mail-sandbox",
         description="Capture every email an app sends (SMTP) and show it in a web inbox. "
         "Nothing is ever relayed.",
+        epilog="mail-sandbox sendmail [-f FROM] [-t] [RECIPIENT ...] hands a message on "
+        "standard input to a running mail-sandbox (see mail-sandbox sendmail --help).",
     )
     parser.add_argument(
         "--smtp",
@@ -158,6 +145,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="ask for this user name and password (HTTP Basic) on the inbox and API; "
         f"also read from ${UI_AUTH_ENV} (default: no password, loopback only)",
     )
+    parser.add_argument(
+        "--enable-chaos",
+        action="store_true",
+        help="allow SMTP fault injection: PUT /api/v1/chaos sets triggers that make MAIL FROM, "
+        "RCPT TO or AUTH fail with an error code (default: off)",
+    )
+    parser.add_argument(
+        "--link-check-host",
+        dest="link_check_hosts",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a host the link check may contact besides loopback ones; repeat for more "
+        "(default: loopback only)",
+    )
     return parser
 
 
@@ -191,6 +193,8 @@ async def serve(args: argparse.Namespace) -> int:
         http=args.http,
         smtp_settings=settings,
         credentials=args.ui_auth,
+        enable_chaos=args.enable_chaos,
+        web_settings=WebSettings(link_check_hosts=frozenset(args.link_check_hosts)),
     )
     for warning in exposure_warnings(args.smtp, args.http, args.ui_auth):
         print(f"mail-sandbox: {warning}", file=sys.stderr, flush=True)
@@ -208,6 +212,11 @@ async def serve(args: argparse.Namespace) -> int:
         login = " (sign in with the --ui-auth user name and password)" if args.ui_auth else ""
         print(f"mail-sandbox: inbox on {server.url}{login}", flush=True)
         print(f"mail-sandbox: mail kept in {db}", flush=True)
+        if args.enable_chaos:
+            chaos_url = f"{server.url}/api/v1/chaos"
+            print(
+                f"mail-sandbox: chaos enabled; set SMTP failures with PUT {chaos_url}", flush=True
+            )
         await stop.wait()
         print("mail-sandbox: stopping", flush=True)
         await server.stop()
@@ -227,6 +236,9 @@ def _bind_error(exc: OSError, args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mail-sandbox`` and ``python -m sandbox``."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["sendmail"]:
+        return sendmail.main(argv[1:])
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="mail-sandbox: %(levelname)s %(message)s")
     # aiosmtpd logs every SMTP command at INFO and nags about its own deprecations at WARNING;

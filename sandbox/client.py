@@ -8,6 +8,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -127,6 +129,43 @@ class MailSandboxClient:
     def messages(self) -> list[CapturedMessage]:
         """Every stored message, oldest first (the order they were sent in)."""
         return [self.message(s["ID"]) for s in reversed(self.summaries())]
+
+    def info(self) -> dict[str, Any]:
+        """``/api/v1/info``: message counts, tags and the server's runtime counters."""
+        return self._json("GET", "/api/v1/info")
+
+    @contextmanager
+    def chaos(
+        self,
+        *,
+        sender: int | None = None,
+        recipient: int | None = None,
+        authentication: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Make SMTP refuse MAIL FROM, RCPT TO or AUTH with these codes, every time, in a block.
+
+        ``with mailbox.chaos(recipient=451): ...`` tests how the code under test copes with a
+        server that says "try again later"; every trigger is reset when the block ends. The
+        server must have chaos enabled (the pytest plugin's has; ``mail-sandbox
+        --enable-chaos``). Yields the triggers the server now has.
+        """
+        codes = {"Sender": sender, "Recipient": recipient, "Authentication": authentication}
+        triggers = {
+            name: {"ErrorCode": code, "Probability": 100}
+            for name, code in codes.items()
+            if code is not None
+        }
+        if not triggers:
+            raise TypeError("name a trigger and its code, e.g. chaos(recipient=451)")
+        active = self._json("PUT", "/api/v1/chaos", body=triggers)
+        try:
+            yield active
+        finally:
+            self.reset_chaos()
+
+    def reset_chaos(self) -> None:
+        """Turn every chaos trigger off."""
+        self._json("PUT", "/api/v1/chaos", body={})
 
     def clear(self) -> None:
         """Delete every stored message."""

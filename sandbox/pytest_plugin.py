@@ -32,7 +32,8 @@ def mail_sandbox() -> Iterator[MailSandbox]:
     """A capture server on free loopback ports with a throwaway store, for the whole session.
 
     Under pytest-xdist each worker gets its own. Send mail to ``smtp_host:smtp_port``; read it
-    with ``messages()`` or ``wait_for(...)``; the inbox UI is at ``url``.
+    with ``messages()`` or ``wait_for(...)``; the inbox UI is at ``url``. Chaos is enabled, so
+    ``chaos(recipient=451)`` can make SMTP fail for the length of a ``with`` block.
     """
     store = open_store(":memory:", max_messages=0)
     server = CaptureServer(
@@ -40,6 +41,8 @@ def mail_sandbox() -> Iterator[MailSandbox]:
         smtp=Endpoint("127.0.0.1", 0),
         http=Endpoint("127.0.0.1", 0),
         smtp_settings=SMTPSettings(tls_context=self_signed_context()),
+        # Tests of failure paths use mailbox.chaos(...); nothing fires until one does.
+        enable_chaos=True,
     )
     loop = LoopThread()
     try:
@@ -53,6 +56,7 @@ def mail_sandbox() -> Iterator[MailSandbox]:
 
 @pytest.fixture
 def mailbox(mail_sandbox: MailSandbox) -> MailSandbox:
-    """The session's capture server, emptied before this test."""
+    """The session's capture server, emptied and with no chaos trigger set, before this test."""
     mail_sandbox.clear()
+    mail_sandbox.reset_chaos()
     return mail_sandbox

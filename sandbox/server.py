@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -10,9 +11,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from sandbox.chaos import ChaosControl
 from sandbox.smtp import SMTPSettings, smtp_factory
+from sandbox.stats import RuntimeStats
 from sandbox.store import MessageStore
-from sandbox.web import Credentials, create_web_app
+from sandbox.web import Credentials, WebSettings, create_web_app
 
 T = TypeVar("T")
 
@@ -42,6 +45,8 @@ class CaptureServer:
     """Runs SMTP and HTTP listeners over ``store`` on the current event loop.
 
     ``credentials`` puts the inbox and API behind HTTP Basic auth; SMTP never asks for any.
+    ``enable_chaos`` lets ``/api/v1/chaos`` (or ``self.chaos``) make SMTP refuse commands.
+    ``web_settings`` holds the inbox's options; its message size limit is SMTP's.
     """
 
     def __init__(
@@ -52,12 +57,19 @@ class CaptureServer:
         http: Endpoint,
         smtp_settings: SMTPSettings | None = None,
         credentials: Credentials | None = None,
+        enable_chaos: bool = False,
+        web_settings: WebSettings | None = None,
     ) -> None:
         self.store = store
         self._smtp_endpoint = smtp
         self._http_endpoint = http
         self._smtp_settings = smtp_settings or SMTPSettings()
         self._credentials = credentials
+        self._web_settings = dataclasses.replace(
+            web_settings or WebSettings(), max_message_size=self._smtp_settings.max_size
+        )
+        self.chaos = ChaosControl(enabled=enable_chaos)
+        self.stats = RuntimeStats()
         self._smtp_server: asyncio.Server | None = None
         self._runner: web.AppRunner | None = None
         self.smtp: Endpoint | None = None
@@ -66,14 +78,20 @@ class CaptureServer:
     async def start(self) -> None:
         """Bind both listeners; raises ``OSError`` when a port is taken, leaving nothing open."""
         loop = asyncio.get_running_loop()
-        app = create_web_app(self.store, credentials=self._credentials)
+        app = create_web_app(
+            self.store,
+            credentials=self._credentials,
+            chaos=self.chaos,
+            stats=self.stats,
+            settings=self._web_settings,
+        )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._http_endpoint.host, self._http_endpoint.port)
             await site.start()
             self._smtp_server = await loop.create_server(
-                smtp_factory(self.store, self._smtp_settings),
+                smtp_factory(self.store, self._smtp_settings, chaos=self.chaos, stats=self.stats),
                 self._smtp_endpoint.host,
                 self._smtp_endpoint.port,
             )
@@ -125,3 +143,16 @@ class LoopThread:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
         self._loop.close()
+
+
+def run_on_own_loop(coro: Coroutine[Any, Any, T], timeout: float = 120) -> T:
+    """Run ``coro`` to completion on a fresh loop in its own thread.
+
+    For synchronous callers whose thread may already run a loop (Playwright's sync API keeps
+    one running in the main thread), where ``asyncio.run`` would refuse.
+    """
+    loop = LoopThread()
+    try:
+        return loop.run(coro, timeout)
+    finally:
+        loop.stop()

@@ -12,7 +12,9 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, syntax
 
+from sandbox.chaos import ChaosControl
 from sandbox.smtp_data import read_data
+from sandbox.stats import RuntimeStats
 from sandbox.store import MessageStore, StoreError, StoreFullError
 
 log = logging.getLogger(__name__)
@@ -42,11 +44,64 @@ def accept_any_login(
     return AuthResult(success=True)
 
 
-class CaptureHandler:
-    """Stores each message durably before answering 250 to DATA; never relays anything."""
+def chaos_authenticator(chaos: ChaosControl, stats: RuntimeStats) -> Callable[..., AuthResult]:
+    """Like ``accept_any_login``, except when chaos's Authentication trigger fires."""
 
-    def __init__(self, store: MessageStore) -> None:
+    def authenticate(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
+    ) -> AuthResult:
+        refusal = chaos.reply("Authentication")
+        if refusal is not None:
+            stats.smtp_rejected()
+            # handled=False: aiosmtpd then sends ``message`` as the reply.
+            return AuthResult(success=False, handled=False, message=refusal)
+        return accept_any_login(server, session, envelope, mechanism, auth_data)
+
+    return authenticate
+
+
+class CaptureHandler:
+    """Stores each message durably before answering 250 to DATA; never relays anything.
+
+    ``chaos`` may refuse MAIL FROM and RCPT TO with an error code instead (fault injection);
+    ``stats`` counts what was accepted and refused.
+    """
+
+    def __init__(
+        self,
+        store: MessageStore,
+        *,
+        chaos: ChaosControl | None = None,
+        stats: RuntimeStats | None = None,
+    ) -> None:
         self._store = store
+        self._chaos = chaos or ChaosControl(enabled=False)
+        self._stats = stats or RuntimeStats()
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        """Accept any sender, unless chaos's Sender trigger fires."""
+        refusal = self._chaos.reply("Sender")
+        if refusal is not None:
+            self._stats.smtp_rejected()
+            return refusal
+        # What aiosmtpd does itself when a handler has no MAIL hook.
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        """Accept any recipient, unless chaos's Recipient trigger fires."""
+        refusal = self._chaos.reply("Recipient")
+        if refusal is not None:
+            self._stats.smtp_rejected()
+            return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Answer 250 only once the store has committed the exact bytes received."""
@@ -57,10 +112,13 @@ class CaptureHandler:
             )
         except StoreFullError as exc:
             log.error("message from %s not stored, store is full: %s", session.peer, exc)
+            self._stats.smtp_rejected()
             return "452 4.3.1 Insufficient storage: message not stored"
         except StoreError as exc:
             log.error("message from %s not stored: %s", session.peer, exc)
+            self._stats.smtp_rejected()
             return "451 4.3.0 Temporary failure: message not stored"
+        self._stats.smtp_accepted(len(raw))
         return f"250 2.0.0 Ok: stored as {message_id}"
 
 
@@ -110,9 +168,18 @@ class CaptureSMTP(SMTP):
         await self.push(status)
 
 
-def smtp_factory(store: MessageStore, settings: SMTPSettings) -> Callable[[], SMTP]:
+def smtp_factory(
+    store: MessageStore,
+    settings: SMTPSettings,
+    *,
+    chaos: ChaosControl | None = None,
+    stats: RuntimeStats | None = None,
+) -> Callable[[], SMTP]:
     """A protocol factory for ``loop.create_server``: one aiosmtpd ``SMTP`` per connection."""
-    handler = CaptureHandler(store)
+    chaos = chaos or ChaosControl(enabled=False)
+    stats = stats or RuntimeStats()
+    handler = CaptureHandler(store, chaos=chaos, stats=stats)
+    authenticator = chaos_authenticator(chaos, stats)
 
     def make_protocol() -> SMTP:
         return CaptureSMTP(
@@ -128,7 +195,7 @@ def smtp_factory(store: MessageStore, settings: SMTPSettings) -> Callable[[], SM
             timeout=settings.idle_timeout,
             auth_required=False,
             auth_require_tls=False,
-            authenticator=accept_any_login,
+            authenticator=authenticator,
             # No cap on commands: aiosmtpd counts them over a whole connection, so a cap would
             # cut off a client that keeps one connection for a long run, and one message may
             # have any number of recipients (10,000 are tested).

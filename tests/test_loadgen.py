@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import time
 
@@ -11,6 +10,7 @@ import pytest
 from benchmarks.emails import ResetEmails
 from benchmarks.loadgen import LoadResult, LoadSpec, run_load
 from benchmarks.reference_smtp import ListHandler, start
+from sandbox.server import run_on_own_loop
 
 
 async def deliver(spec: LoadSpec, handler: ListHandler) -> LoadResult:
@@ -27,7 +27,7 @@ def test_every_message_arrives_intact_and_is_counted(per_connection: int) -> Non
     spec = LoadSpec(total=36, connections=4, per_connection=per_connection, time_limit=30)
     handler = ListHandler()
 
-    result = asyncio.run(deliver(spec, handler))
+    result = run_on_own_loop(deliver(spec, handler))
 
     assert (result.sent, result.failed, result.timed_out) == (36, 0, False)
     emails = ResetEmails(spec.size, domain=spec.domain)
@@ -42,7 +42,7 @@ def test_a_run_stops_at_its_time_limit() -> None:
     spec = LoadSpec(total=10, connections=2, time_limit=0.5)
     started = time.perf_counter()
 
-    result = asyncio.run(deliver(spec, ListHandler(delay=30)))
+    result = run_on_own_loop(deliver(spec, ListHandler(delay=30)))
 
     assert result.timed_out
     assert result.sent == 0

@@ -154,6 +154,9 @@ def main(argv: list[str]) -> int:
                 "--smtp", f"{args.host}:{args.smtp_port}",
                 "--http", f"{args.host}:{args.http_port}",
                 "--db", str(INSTANCE / "mail-sandbox.sqlite3"),
+                # Off until triggers are set through the API: a developer can then watch the
+                # app's failure handling (PUT /api/v1/chaos).
+                "--enable-chaos",
             ],
             env,
         ),

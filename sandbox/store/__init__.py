@@ -5,23 +5,31 @@ from __future__ import annotations
 from sandbox.store.base import (
     Address,
     MessageStore,
+    NoSuchMessageError,
+    NoSuchTagError,
     Page,
     SearchError,
     StoreError,
     StoreFullError,
+    StoreInfo,
     Summary,
+    TagExistsError,
 )
 from sandbox.store.sqlite import SQLiteStore
 
 __all__ = [
     "Address",
     "MessageStore",
+    "NoSuchMessageError",
+    "NoSuchTagError",
     "Page",
     "SQLiteStore",
     "SearchError",
     "StoreError",
     "StoreFullError",
+    "StoreInfo",
     "Summary",
+    "TagExistsError",
     "open_store",
 ]
 

@@ -25,6 +25,22 @@ class SearchError(ValueError):
     """A search query that cannot be understood; its message is shown to the user."""
 
 
+class NoSuchTagError(LookupError):
+    """A tag that no message has; its message is shown to the user."""
+
+
+class TagExistsError(ValueError):
+    """A rename onto a tag that other messages already have; its message is shown to the user."""
+
+
+class NoSuchMessageError(LookupError):
+    """IDs that name no stored message; ``ids`` lists them."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        super().__init__(f"no message with ID {', '.join(ids)}")
+        self.ids = list(ids)
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     """One mailbox: display name (decoded, may be empty) and address (may be empty)."""
@@ -70,6 +86,18 @@ class Page:
     matched_unread: int
     start: int
     messages: list[Summary]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreInfo:
+    """What ``/api/v1/info`` reports about the mailbox, read at one moment."""
+
+    location: str  # where the mail is kept (a file path for SQLite)
+    size: int  # bytes on disk
+    total: int
+    unread: int
+    tags: dict[str, int]  # tag name -> messages with it
+    deleted: int  # messages deleted since the store was opened, pruned ones included
 
 
 NewMessagesListener = Callable[[list[str]], None]
@@ -132,6 +160,45 @@ class MessageStore(abc.ABC):
     @abc.abstractmethod
     def all_tags(self) -> list[str]:
         """Every tag in use, sorted case-insensitively."""
+
+    # The operations below are optional for a store (they have no abstract default): a store
+    # without them still serves SMTP, the inbox and the core API.
+
+    def info(self) -> StoreInfo:
+        """Sizes and counts for ``/api/v1/info``."""
+        raise NotImplementedError(f"{type(self).__name__} does not report its size")
+
+    def delete_matching(self, query: str) -> int:
+        """Delete every message matching a search query; returns how many went.
+
+        Raises ``SearchError`` for a query that cannot be understood, deleting nothing.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot delete by search")
+
+    def set_read_matching(self, query: str, read: bool) -> int:
+        """Flag every message matching a search query; returns how many changed."""
+        raise NotImplementedError(f"{type(self).__name__} cannot flag by search")
+
+    def set_tags(self, ids: Sequence[str], tags: Sequence[str]) -> int:
+        """Replace the tags of the given messages (an empty ``tags`` clears them).
+
+        Tag names are used as given (clean them first); a name that differs only in case from
+        a tag in use takes that tag's spelling. Raises ``NoSuchMessageError``, changing
+        nothing, when an ID names no message. Returns how many messages were tagged.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot set tags")
+
+    def rename_tag(self, name: str, new_name: str) -> int:
+        """Rename a tag on every message that has it; returns how many messages changed.
+
+        Raises ``NoSuchTagError`` when no message has ``name`` and ``TagExistsError`` when
+        ``new_name`` is another tag in use. A change of case only is a rename.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot rename tags")
+
+    def delete_tag(self, name: str) -> int:
+        """Remove a tag from every message (the messages stay); ``NoSuchTagError`` if unused."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete tags")
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -1,10 +1,17 @@
-"""A mailbox in one SQLite file: one writer thread, any number of reading threads.
+"""A mailbox in SQLite: one writer thread, an indexer, any number of reading threads.
 
-Writes (new messages, read flags, deletes) all go through a single writer thread that owns the
-only write connection, so they never contend for SQLite's write lock; new messages that arrive
-together are committed in one transaction, which is what makes ingesting thousands per second
-possible with ``synchronous=FULL``. Each reading thread gets its own connection; WAL mode lets
-them read while the writer writes.
+New messages go through a single writer thread that owns the only connection writing the
+incoming file (see ``sandbox.store.sqlite_schema``): messages that arrive together are committed
+there in one transaction, raw bytes and envelope only, which is what makes ingesting thousands
+per second possible with ``synchronous=FULL``; each is acknowledged (its future resolved) once
+that commit is done. The indexer (``sandbox.store.indexer``) then parses them and moves them into
+the mailbox file, where the list and search find them. User changes (read flags, deletes, tags)
+also go through the writer thread, to both files. Each reading thread gets its own connection;
+WAL mode lets them read while the others write.
+
+A list or search first waits until everything acknowledged before it began is indexed (see
+``INDEX_STALL_SECONDS``), so a client that got a 250 finds its message there; ``summary`` and
+``raw`` find a message as soon as it is acknowledged.
 
 SQL here is built from constant fragments and ``?`` placeholders only (hence the ``noqa: S608``
 marks); every value a user supplies is a bound parameter.
@@ -33,15 +40,27 @@ from sandbox.store.base import (
     Address,
     MessageStore,
     NewMessagesListener,
+    NoSuchMessageError,
+    NoSuchTagError,
     Page,
+    SearchError,
     StoreError,
     StoreFullError,
+    StoreInfo,
     Summary,
+    TagExistsError,
 )
-from sandbox.store.parse import ParsedMessage, summarize
+from sandbox.store.indexer import Indexer
+from sandbox.store.mail_index import IndexerSettings, Progress, parse_staged
 from sandbox.store.search import Term, parse_query
 from sandbox.store.sqlite_query import where_clause
-from sandbox.store.sqlite_schema import create_search_table, migrate
+from sandbox.store.sqlite_schema import (
+    INCOMING_SUFFIX,
+    create_search_table,
+    migrate,
+    newest_id,
+    prepare_incoming,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +81,10 @@ _SUMMARY_COLUMNS = (
 )
 #: Settings of the writing connection that ``writer_pragma`` reads or sets.
 WRITER_PRAGMAS = frozenset({"max_page_count", "page_count", "query_only"})
+#: A list or search waits for the index to take in what was acknowledged before it began, for
+#: as long as the index keeps moving: it gives up (and answers from the index as it stands)
+#: once nothing was indexed for this long, as when the indexer is stuck or restarting.
+INDEX_STALL_SECONDS = 5.0
 _T = TypeVar("_T")
 
 
@@ -80,6 +103,13 @@ class _Call:
     operation: Callable[[sqlite3.Connection], Any]
     future: Future[Any]
     in_transaction: bool = True
+
+
+@dataclass(slots=True)
+class _Notify:
+    """Queued when messages became searchable: the writer thread tells the listeners."""
+
+    ids: list[str]
 
 
 class _Stop:
@@ -102,7 +132,9 @@ class SQLiteStore(MessageStore):
     ``close`` removes, so it behaves exactly like a file store. ``max_messages`` keeps only the
     newest N (0 = keep everything). ``busy_timeout_ms`` is how long a write waits for a lock
     held by another process before failing. ``clock`` gives the received time in seconds since
-    the epoch (``time.time``; tests pass their own).
+    the epoch (``time.time``; tests pass their own). ``index_in_process`` runs the indexer in a
+    child process (the default for a file store: a server's event loop keeps the GIL) or in a
+    thread (the default for a throwaway store, which starts at no cost).
     """
 
     def __init__(
@@ -112,6 +144,7 @@ class SQLiteStore(MessageStore):
         max_messages: int = 10_000,
         busy_timeout_ms: int = 5000,
         clock: Callable[[], float] = time.time,
+        index_in_process: bool | None = None,
     ) -> None:
         if max_messages < 0:
             raise ValueError("max_messages must be 0 (no limit) or more")
@@ -120,20 +153,41 @@ class SQLiteStore(MessageStore):
             self._tempdir = tempfile.TemporaryDirectory(prefix="mail-sandbox-")
             path = os.path.join(self._tempdir.name, "mail.db")
         self.path = path
+        self.incoming_path = path + INCOMING_SUFFIX
         self.max_messages = max_messages
         self._busy_timeout_ms = busy_timeout_ms
         self._clock = clock
         self._lock = threading.Lock()
         self._closed = False
         self._listeners: list[NewMessagesListener] = []
-        self._queue: queue.SimpleQueue[_Add | _Call | _Stop] = queue.SimpleQueue()
+        self._deleted = 0  # messages deleted since opening, for /api/v1/info
+        self._queue: queue.SimpleQueue[_Add | _Call | _Notify | _Stop] = queue.SimpleQueue()
         self._local = threading.local()
         self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
+        # _acknowledged: the newest id committed to the incoming file; _indexed: every id up
+        # to it is indexed. Reads wait on this condition for the second to reach the first.
+        self._index_state = threading.Condition()
         try:
             self._writer = self._open_writer()
         except BaseException:
             self._remove_tempdir()
             raise
+        self._acknowledged, self._indexed = _index_marks(self._writer)
+        settings = IndexerSettings(self.path, self.incoming_path, max_messages, busy_timeout_ms)
+        self._indexer = Indexer(
+            settings,
+            self._on_indexed,
+            in_process=self._tempdir is None if index_in_process is None else index_in_process,
+        )
+        try:
+            self._indexer.start()
+        except OSError as exc:
+            self._writer.close()
+            self._remove_tempdir()
+            raise StoreError(f"cannot start the indexer of {self.path}: {exc}") from exc
+        # Acknowledged before a crash or a stop and not indexed then: indexed now.
+        if self._acknowledged > self._indexed:
+            self._indexer.request(self._acknowledged)
         self._thread = threading.Thread(target=self._run, name="mail-store-writer", daemon=True)
         self._thread.start()
 
@@ -173,14 +227,21 @@ class SQLiteStore(MessageStore):
         flag = int(bool(read))
 
         def operation(conn: sqlite3.Connection) -> int:
-            update = "UPDATE messages SET read = ? WHERE read != ?"
-            if ids is None:
-                return conn.execute(update, (flag, flag)).rowcount
             changed = 0
-            for chunk in _chunks(list(ids)):
-                marks = ",".join("?" * len(chunk))
-                sql = f"{update} AND uid IN ({marks})"
-                changed += conn.execute(sql, (flag, flag, *chunk)).rowcount
+            # A message not indexed yet keeps its flag in the incoming file until it is; one
+            # already copied to the mailbox file is flagged there only, and counted once.
+            for update in (
+                "UPDATE messages SET read = ? WHERE read != ?",
+                "UPDATE pending SET read = ? WHERE read != ? AND NOT EXISTS "
+                "(SELECT 1 FROM messages m WHERE m.id = pending.id)",
+            ):
+                if ids is None:
+                    changed += conn.execute(update, (flag, flag)).rowcount
+                    continue
+                for chunk in _chunks(list(ids)):
+                    marks = ",".join("?" * len(chunk))
+                    sql = f"{update} AND uid IN ({marks})"
+                    changed += conn.execute(sql, (flag, flag, *chunk)).rowcount
             return changed
 
         return self._call_writer(operation)
@@ -191,20 +252,105 @@ class SQLiteStore(MessageStore):
         def operation(conn: sqlite3.Connection) -> int:
             if ids is None:
                 return _delete_everything(conn)
-            rowids: list[int] = []
-            for chunk in _chunks(list(ids)):
-                marks = ",".join("?" * len(chunk))
-                sql = f"SELECT id FROM messages WHERE uid IN ({marks})"  # noqa: S608
-                rowids.extend(row[0] for row in conn.execute(sql, chunk))
-            for chunk in _chunks(rowids):
-                marks = ",".join("?" * len(chunk))
-                conn.execute(f"DELETE FROM messages WHERE id IN ({marks})", chunk)  # noqa: S608
-                conn.execute(f"DELETE FROM raw WHERE id IN ({marks})", chunk)  # noqa: S608
-                conn.execute(f"DELETE FROM tags WHERE message IN ({marks})", chunk)  # noqa: S608
-                conn.execute(f"DELETE FROM search WHERE rowid IN ({marks})", chunk)  # noqa: S608
+            rowids = list(_rowids(conn, ids).values())
+            _delete_rowids(conn, rowids)
             return len(rowids)
 
+        return self._count_deleted(self._call_writer(operation))
+
+    def delete_matching(self, query: str) -> int:
+        """Delete every message matching ``query``; ``SearchError`` if it cannot be understood."""
+        conditions, params = self._conditions(query)
+
+        def operation(conn: sqlite3.Connection) -> int:
+            sql = f"SELECT m.id FROM messages m WHERE {' AND '.join(conditions)}"  # noqa: S608
+            rowids = [row[0] for row in conn.execute(sql, params)]
+            _delete_rowids(conn, rowids)
+            return len(rowids)
+
+        return self._count_deleted(self._call_writer(operation))
+
+    def set_read_matching(self, query: str, read: bool) -> int:
+        """Flag every message matching ``query`` read or unread; returns how many changed."""
+        conditions, params = self._conditions(query)
+        flag = int(bool(read))
+
+        def operation(conn: sqlite3.Connection) -> int:
+            sql = (
+                "UPDATE messages SET read = ? WHERE read != ? AND id IN "  # noqa: S608
+                f"(SELECT m.id FROM messages m WHERE {' AND '.join(conditions)})"
+            )
+            return conn.execute(sql, [flag, flag, *params]).rowcount
+
         return self._call_writer(operation)
+
+    def set_tags(self, ids: Sequence[str], tags: Sequence[str]) -> int:
+        """Replace the tags of the given messages (see ``MessageStore.set_tags``)."""
+        wanted = list(dict.fromkeys(ids))
+        names: list[str] = []
+        for tag in tags:
+            if tag.lower() not in {name.lower() for name in names}:
+                names.append(tag)
+
+        def operation(conn: sqlite3.Connection) -> list[str]:
+            rowids = _rowids(conn, wanted)
+            missing = [uid for uid in wanted if uid not in rowids]
+            if missing:
+                return missing
+            # The NOCASE column finds a tag in use whatever the case; keep its spelling.
+            spelled = []
+            for name in names:
+                row = conn.execute("SELECT name FROM tags WHERE name = ? LIMIT 1", (name,))
+                found = row.fetchone()
+                spelled.append(found[0] if found else name)
+            for chunk in _chunks(list(rowids.values())):
+                marks = ",".join("?" * len(chunk))
+                conn.execute(f"DELETE FROM tags WHERE message IN ({marks})", chunk)  # noqa: S608
+            conn.executemany(
+                "INSERT OR IGNORE INTO tags (message, name) VALUES (?, ?)",
+                [(rowid, name) for rowid in rowids.values() for name in spelled],
+            )
+            _reindex_tags(conn, list(rowids.values()))
+            return []
+
+        missing = self._call_writer(operation)
+        if missing:
+            raise NoSuchMessageError(missing)
+        return len(wanted)
+
+    def rename_tag(self, name: str, new_name: str) -> int:
+        """Rename a tag everywhere (see ``MessageStore.rename_tag``)."""
+
+        def operation(conn: sqlite3.Connection) -> tuple[str, int]:
+            rowids = _tagged(conn, name)
+            if not rowids:
+                return "missing", 0
+            if new_name.lower() != name.lower() and _tagged(conn, new_name):
+                return "exists", 0
+            conn.execute("UPDATE tags SET name = ? WHERE name = ?", (new_name, name))
+            _reindex_tags(conn, rowids)
+            return "renamed", len(rowids)
+
+        outcome, count = self._call_writer(operation)
+        if outcome == "missing":
+            raise NoSuchTagError(f"tag not found: {name}")
+        if outcome == "exists":
+            raise TagExistsError(f"tag already exists: {new_name}")
+        return count
+
+    def delete_tag(self, name: str) -> int:
+        """Remove a tag from every message; ``NoSuchTagError`` when no message has it."""
+
+        def operation(conn: sqlite3.Connection) -> int:
+            rowids = _tagged(conn, name)
+            conn.execute("DELETE FROM tags WHERE name = ?", (name,))
+            _reindex_tags(conn, rowids)
+            return len(rowids)
+
+        count = self._call_writer(operation)
+        if not count:
+            raise NoSuchTagError(f"tag not found: {name}")
+        return count
 
     def writer_pragma(self, name: str, value: int | None = None) -> int:
         """Read (or set, then read) a setting of the connection that writes every message.
@@ -220,6 +366,7 @@ class SQLiteStore(MessageStore):
             raise TypeError("a pragma value must be an int")
 
         def operation(conn: sqlite3.Connection) -> int:
+            # The writer's main database is the incoming file, where every message goes first.
             if value is not None:
                 conn.execute(f"PRAGMA {name} = {int(value)}")
             return int(conn.execute(f"PRAGMA {name}").fetchone()[0])
@@ -229,14 +376,21 @@ class SQLiteStore(MessageStore):
         return self._call_writer(operation, in_transaction=False)
 
     def close(self) -> None:
-        """Commit everything queued, stop the writer thread and close every connection."""
+        """Commit everything queued, stop the writer and the indexer, close every connection.
+
+        Messages acknowledged but not indexed yet stay in the incoming file; the next open
+        indexes them.
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             self._queue.put(_Stop())
+        with self._index_state:
+            self._index_state.notify_all()
         if threading.current_thread() is not self._thread:
             self._thread.join()
+        self._indexer.stop()
         for reader in list(self._readers):
             reader.conn.close()
         self._remove_tempdir()
@@ -255,25 +409,33 @@ class SQLiteStore(MessageStore):
 
     def summary(self, message_id: str) -> Summary | None:
         """The summary of one message, or None when there is no such ID."""
-        with self._snapshot() as conn:
-            sql = f"SELECT {_SUMMARY_COLUMNS} FROM messages m WHERE m.uid = ?"  # noqa: S608
-            rows = conn.execute(sql, (message_id,)).fetchall()
-            summaries = _summaries(conn, rows)
-        return summaries[0] if summaries else None
+        with self._snapshot(indexed=False) as conn:
+            # The incoming file first: a message leaves it only once the mailbox file has it.
+            staged = _staged(conn, message_id)
+            if staged is None:
+                sql = f"SELECT {_SUMMARY_COLUMNS} FROM messages m WHERE m.uid = ?"  # noqa: S608
+                rows = conn.execute(sql, (message_id,)).fetchall()
+                summaries = _summaries(conn, rows)
+                return summaries[0] if summaries else None
+        return _staged_summary(staged)
 
     def raw(self, message_id: str) -> bytes | None:
         """The exact bytes received, or None when there is no such ID."""
-        with self._snapshot() as conn:
-            row = conn.execute(
-                "SELECT r.data FROM raw r JOIN messages m ON m.id = r.id WHERE m.uid = ?",
-                (message_id,),
-            ).fetchone()
+        with self._snapshot(indexed=False) as conn:
+            row = conn.execute("SELECT data FROM pending WHERE uid = ?", (message_id,)).fetchone()
+            if row is None:
+                row = conn.execute(
+                    "SELECT r.data FROM raw r JOIN messages m ON m.id = r.id WHERE m.uid = ?",
+                    (message_id,),
+                ).fetchone()
         return bytes(row[0]) if row else None
 
     def latest_id(self) -> str | None:
-        """The ID of the newest message, or None when the mailbox is empty."""
-        with self._snapshot() as conn:
-            row = conn.execute("SELECT uid FROM messages ORDER BY id DESC LIMIT 1").fetchone()
+        """The ID of the newest message, indexed or not, or None when the mailbox is empty."""
+        with self._snapshot(indexed=False) as conn:
+            row = conn.execute("SELECT uid FROM pending ORDER BY id DESC LIMIT 1").fetchone()
+            if row is None:
+                row = conn.execute("SELECT uid FROM messages ORDER BY id DESC LIMIT 1").fetchone()
         return row[0] if row else None
 
     def counts(self) -> tuple[int, int]:
@@ -287,18 +449,51 @@ class SQLiteStore(MessageStore):
             rows = conn.execute("SELECT DISTINCT name FROM tags ORDER BY name").fetchall()
         return [row[0] for row in rows]
 
+    def info(self) -> StoreInfo:
+        """Where the mail is kept, its size on disk, counts and tags, and deletions so far."""
+        with self._snapshot() as conn:
+            total, unread = _counts(conn)
+            rows = conn.execute(
+                "SELECT name, count(*) FROM tags GROUP BY name ORDER BY name"
+            ).fetchall()
+        # The WAL holds committed mail until a checkpoint copies it into the main file.
+        size = sum(_file_size(self.path + suffix) for suffix in ("", "-wal"))
+        with self._lock:
+            deleted = self._deleted
+        return StoreInfo(
+            location=self.path,
+            size=size,
+            total=total,
+            unread=unread,
+            tags={name: count for name, count in rows},
+            deleted=deleted,
+        )
+
+    def _conditions(self, query: str) -> tuple[list[str], list[object]]:
+        """The WHERE conditions of a search, refusing a query that would match everything."""
+        terms = parse_query(query)
+        if not terms:
+            raise SearchError("a search query is needed")
+        return where_clause(terms)
+
+    def _count_deleted(self, count: int) -> int:
+        with self._lock:
+            self._deleted += count
+        return count
+
     def _page(self, terms: list[Term], start: int, limit: int, after: str | None) -> Page:
         start = max(0, int(start))
         limit = max(1, min(int(limit), PAGE_LIMIT))
         conditions, params = where_clause(terms)
         with self._snapshot() as conn:
-            total, unread = _counts(conn)
             if after is not None:
-                row = conn.execute("SELECT id FROM messages WHERE uid = ?", (after,)).fetchone()
-                if row is None:
+                # Before anything else reads the mailbox file; see _find_rowid.
+                rowid = _find_rowid(conn, after)
+                if rowid is None:
                     raise KeyError(after)
                 conditions.append("m.id > ?")
-                params.append(row[0])
+                params.append(rowid)
+            total, unread = _counts(conn)
             where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
             if where:
                 matched, matched_unread = conn.execute(
@@ -316,10 +511,15 @@ class SQLiteStore(MessageStore):
         return Page(total, unread, matched, matched_unread, start, messages)
 
     @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """This thread's connection inside one read transaction, so counts and rows agree."""
+    def _snapshot(self, *, indexed: bool = True) -> Iterator[sqlite3.Connection]:
+        """This thread's connection inside one read transaction, so counts and rows agree.
+
+        With ``indexed``, first wait for the index to take in what was acknowledged so far.
+        """
         if self._closed:
             raise StoreError("the mail store is closed")
+        if indexed:
+            self._await_index()
         try:
             conn = self._reader()
             conn.execute("BEGIN")
@@ -335,6 +535,7 @@ class SQLiteStore(MessageStore):
         reader: _Reader | None = getattr(self._local, "reader", None)
         if reader is None:
             conn = self._connect()
+            conn.execute("ATTACH DATABASE ? AS incoming", (self.incoming_path,))
             conn.execute("PRAGMA query_only = 1")
             reader = _Reader(conn)
             self._local.reader = reader
@@ -344,32 +545,38 @@ class SQLiteStore(MessageStore):
 
     # -- the writer thread ----------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, path: str | None = None) -> sqlite3.Connection:
         # Not tied to one thread: close() shuts every connection from whichever thread calls it.
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(path or self.path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         return conn
 
     def _open_writer(self) -> sqlite3.Connection:
+        """The writer thread's connection: the incoming file, with the mailbox file attached.
+
+        Opened here so that a bad path fails the constructor. The incoming file is the main
+        database, so that new messages, written there alone, take only its write lock (the
+        indexer holds the mailbox file's for whole chunks), while user changes, in
+        ``BEGIN IMMEDIATE`` transactions, take both.
+        """
+        conn: sqlite3.Connection | None = None
         try:
-            # Opened here so a bad path fails the constructor; used only by the writer thread.
+            # The mailbox file first: a file that is not a mail store fails here, by its name.
             conn = self._connect()
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the mail store {self.path}: {exc}") from exc
-        try:
-            if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-                raise StoreError(f"the mail store {self.path} cannot use WAL mode")
-            # FULL: a message acknowledged with 250 survives a power cut, not just a crash.
-            conn.execute("PRAGMA synchronous = FULL")
-            # Shrinks the WAL file back after a big burst instead of keeping it at its peak.
-            conn.execute(f"PRAGMA journal_size_limit = {BURST_BYTES}")
+            _use_wal(conn, self.path)
             migrate(conn)
-        except sqlite3.Error as exc:
+            newest = newest_id(conn)
             conn.close()
+            conn = self._connect(self.incoming_path)
+            _use_wal(conn, self.incoming_path)
+            prepare_incoming(conn, newest)
+            conn.execute("ATTACH DATABASE ? AS mailbox", (self.path,))
+        except (sqlite3.Error, StoreError) as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, StoreError):
+                raise
             raise StoreError(f"cannot open the mail store {self.path}: {exc}") from exc
-        except StoreError:
-            conn.close()
-            raise
         return conn
 
     def _run(self) -> None:
@@ -384,9 +591,13 @@ class SQLiteStore(MessageStore):
                     break
                 size += _size(jobs[-1])
             adds: list[_Add] = []
+            searchable: list[str] = []
             for job in jobs:
                 if isinstance(job, _Add):
                     adds.append(job)
+                    continue
+                if isinstance(job, _Notify):
+                    searchable.extend(job.ids)
                     continue
                 # Writes happen in the order they were asked for.
                 self._store(adds)
@@ -396,19 +607,22 @@ class SQLiteStore(MessageStore):
                 else:
                     self._perform(job)
             self._store(adds)
+            if searchable:
+                self._notify(searchable)
         self._writer.close()
 
     def _store(self, adds: list[_Add]) -> None:
-        """Commit a burst of new messages in one transaction, then tell futures and listeners."""
+        """Commit a burst of new messages to the incoming file in one transaction (no parsing,
+        no indexing: that is the indexer's), then resolve their futures and ask for an index."""
         adds = [job for job in adds if job.future.set_running_or_notify_cancel()]
         if not adds:
             return
-        parsed = [self._summarize(job) for job in adds]
         conn = self._writer
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            rowids = [_insert(conn, job, facts) for job, facts in zip(adds, parsed, strict=True)]
-            oldest_kept = self._prune(conn)
+            # Deferred, so that writing the incoming file takes its write lock alone.
+            conn.execute("BEGIN")
+            newest = _stage(conn, adds)
+            pruned = self._prune_incoming(conn)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             _rollback(conn)
@@ -417,37 +631,55 @@ class SQLiteStore(MessageStore):
             for job in adds:
                 job.future.set_exception(_store_error("could not store the message", exc))
             return
+        if pruned:
+            self._count_deleted(pruned)
+        with self._index_state:
+            self._acknowledged = newest
         for job in adds:
             job.future.set_result(job.uid)
-        kept = [job.uid for job, rowid in zip(adds, rowids, strict=True) if rowid >= oldest_kept]
-        if kept:
-            self._notify(kept)
+        self._indexer.request(newest)
 
-    def _summarize(self, job: _Add) -> ParsedMessage:
-        try:
-            return summarize(job.raw, job.envelope_from, job.envelope_to)
-        except Exception:
-            # summarize is built never to raise; if it does, the bytes are still worth keeping.
-            logger.exception("mail store: could not read message %s; storing it as is", job.uid)
-            return ParsedMessage(size=len(job.raw), return_path=job.envelope_from)
-
-    def _prune(self, conn: sqlite3.Connection) -> int:
-        """Delete all but the newest ``max_messages``; returns the oldest kept row id."""
+    def _prune_incoming(self, conn: sqlite3.Connection) -> int:
+        """Drop waiting messages beyond the newest ``max_messages`` (a burst bigger than the
+        mailbox), so they are never indexed; the indexer prunes the mailbox file."""
         if not self.max_messages:
             return 0
         row = conn.execute(
-            "SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?",
-            (self.max_messages - 1,),
+            "SELECT id FROM pending ORDER BY id DESC LIMIT 1 OFFSET ?", (self.max_messages - 1,)
         ).fetchone()
         if row is None:
             return 0
-        oldest_kept = row[0]
-        if conn.execute("SELECT 1 FROM messages WHERE id < ? LIMIT 1", (oldest_kept,)).fetchone():
-            conn.execute("DELETE FROM messages WHERE id < ?", (oldest_kept,))
-            conn.execute("DELETE FROM raw WHERE id < ?", (oldest_kept,))
-            conn.execute("DELETE FROM tags WHERE message < ?", (oldest_kept,))
-            conn.execute("DELETE FROM search WHERE rowid < ?", (oldest_kept,))
-        return oldest_kept
+        return conn.execute("DELETE FROM pending WHERE id < ?", (row[0],)).rowcount
+
+    def _on_indexed(self, progress: Progress) -> None:
+        """The indexer's report (on its relay thread): wake waiting reads, queue the listeners."""
+        with self._index_state:
+            self._indexed = max(self._indexed, progress.upto)
+            self._index_state.notify_all()
+        if progress.pruned:
+            self._count_deleted(progress.pruned)
+        if progress.ids:
+            with self._lock:
+                if not self._closed:
+                    # Listeners are called from the writer thread, as they always were.
+                    self._queue.put(_Notify(progress.ids))
+
+    def _await_index(self) -> None:
+        """Wait until every message acknowledged so far is indexed (see ``INDEX_STALL_SECONDS``)."""
+        if threading.current_thread() is self._thread:
+            return  # a listener reading: new messages must not wait for it
+        with self._index_state:
+            target = self._acknowledged
+            while self._indexed < target and not self._closed:
+                before = self._indexed
+                self._index_state.wait(INDEX_STALL_SECONDS)
+                if self._indexed == before and not self._closed:
+                    logger.warning(
+                        "mail store %s: the index has not moved for %g s; reading it as it is",
+                        self.path,
+                        INDEX_STALL_SECONDS,
+                    )
+                    return
 
     def _perform(self, job: _Call) -> None:
         if not job.future.set_running_or_notify_cancel():
@@ -490,6 +722,8 @@ class SQLiteStore(MessageStore):
             if in_transaction:
                 return self._transaction(operation)
             return self._outside_transaction(operation)
+        # A change by ID or by search must find the messages acknowledged before it.
+        self._await_index()
         future: Future[_T] = Future()
         with self._lock:
             if self._closed:
@@ -512,7 +746,7 @@ class SQLiteStore(MessageStore):
             self._tempdir = None
 
 
-def _size(job: _Add | _Call | _Stop) -> int:
+def _size(job: _Add | _Call | _Notify | _Stop) -> int:
     return len(job.raw) if isinstance(job, _Add) else 0
 
 
@@ -542,64 +776,160 @@ def _counts(conn: sqlite3.Connection) -> tuple[int, int]:
     return total, unread
 
 
-def _insert(conn: sqlite3.Connection, job: _Add, facts: ParsedMessage) -> int:
-    """Insert one message with its raw bytes, tags and index row; returns its row id."""
-    date = None if facts.date is None else int(facts.date.timestamp() * 1000)
-    cursor = conn.execute(
-        "INSERT INTO messages (uid, created, message_id, sender, to_, cc, bcc, reply_to, "
-        "return_path, subject, date, size, attachments, inline, snippet) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            job.uid,
-            job.created,
-            facts.message_id,
-            _dump([facts.sender.name, facts.sender.address]),
-            _dump_addresses(facts.to),
-            _dump_addresses(facts.cc),
-            _dump_addresses(facts.bcc),
-            _dump_addresses(facts.reply_to),
-            facts.return_path,
-            facts.subject,
-            date,
-            facts.size,
-            facts.attachments,
-            facts.inline,
-            facts.snippet,
-        ),
-    )
-    rowid = cursor.lastrowid
-    assert rowid is not None
-    conn.execute("INSERT INTO raw (id, data) VALUES (?, ?)", (rowid, job.raw))
+def _stage(conn: sqlite3.Connection, adds: list[_Add]) -> int:
+    """Insert new messages into the incoming file; returns the newest id given out."""
     conn.executemany(
-        "INSERT OR IGNORE INTO tags (message, name) VALUES (?, ?)",
-        [(rowid, tag) for tag in facts.tags],
+        "INSERT INTO pending (uid, created, envelope_from, envelope_to, data) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [
+            (job.uid, job.created, job.envelope_from, _dump(list(job.envelope_to)), job.raw)
+            for job in adds
+        ],
     )
-    conn.execute(
-        "INSERT INTO search (rowid, subject, from_, to_, cc, bcc, reply_to, message_id, tags, "
-        "body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            rowid,
-            facts.subject,
-            _address_text([facts.sender]),
-            _address_text(facts.to),
-            _address_text(facts.cc),
-            _address_text(facts.bcc),
-            _address_text(facts.reply_to),
-            facts.message_id,
-            ", ".join(facts.tags),
-            facts.text,
-        ),
+    return int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+
+
+def _index_marks(inbox: sqlite3.Connection) -> tuple[int, int]:
+    """(newest id acknowledged, newest id up to which all are indexed) as the files stand."""
+    low, high = inbox.execute("SELECT min(id), max(id) FROM pending").fetchone()
+    if high is not None:
+        return high, low - 1
+    row = inbox.execute("SELECT seq FROM sqlite_sequence WHERE name = 'pending'").fetchone()
+    newest = int(row[0]) if row else 0
+    return newest, newest
+
+
+def _use_wal(conn: sqlite3.Connection, path: str) -> None:
+    if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+        raise StoreError(f"the mail store {path} cannot use WAL mode")
+    # FULL: a message acknowledged with 250 survives a power cut, not just a crash.
+    conn.execute("PRAGMA synchronous = FULL")
+    # Shrinks the WAL file back after a big burst instead of keeping it at its peak.
+    conn.execute(f"PRAGMA journal_size_limit = {BURST_BYTES}")
+
+
+def _find_rowid(conn: sqlite3.Connection, uid: str) -> int | None:
+    """The row id of message ``uid``, indexed or not.
+
+    Reads the incoming file first: a message is removed from it only after the mailbox file
+    has it, so a snapshot that misses it there finds it in the mailbox file read next.
+    """
+    row = conn.execute("SELECT id FROM pending WHERE uid = ?", (uid,)).fetchone()
+    if row is None:
+        row = conn.execute("SELECT id FROM messages WHERE uid = ?", (uid,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+@dataclass(slots=True)
+class _StagedMessage:
+    uid: str
+    created: int
+    read: bool
+    envelope_from: str
+    envelope_to: list[str]
+    data: bytes
+    tags: list[str]
+
+
+def _staged(conn: sqlite3.Connection, uid: str) -> _StagedMessage | None:
+    """Message ``uid`` if it waits in the incoming file, with any tags set on it meanwhile."""
+    row = conn.execute(
+        "SELECT id, created, read, envelope_from, envelope_to, data FROM pending WHERE uid = ?",
+        (uid,),
+    ).fetchone()
+    if row is None:
+        return None
+    tags = [t[0] for t in conn.execute("SELECT name FROM tags WHERE message = ?", (row[0],))]
+    return _StagedMessage(
+        uid, row[1], bool(row[2]), row[3], json.loads(row[4]), bytes(row[5]), tags
     )
-    return rowid
+
+
+def _staged_summary(staged: _StagedMessage) -> Summary:
+    """The summary of a message not indexed yet, read from its bytes as the indexer will."""
+    facts = parse_staged(staged.data, staged.envelope_from, staged.envelope_to)
+    tags = list(facts.tags)
+    tags += [t for t in staged.tags if t.lower() not in {n.lower() for n in facts.tags}]
+    return Summary(
+        id=staged.uid,
+        message_id=facts.message_id,
+        read=staged.read,
+        sender=facts.sender,
+        to=facts.to,
+        cc=facts.cc,
+        bcc=facts.bcc,
+        reply_to=facts.reply_to,
+        return_path=facts.return_path,
+        subject=facts.subject,
+        created=_when(staged.created),
+        date=facts.date,
+        size=facts.size,
+        attachments=facts.attachments,
+        inline=facts.inline,
+        snippet=facts.snippet,
+        tags=sorted(tags, key=str.lower),
+    )
+
+
+def _rowids(conn: sqlite3.Connection, uids: Sequence[str]) -> dict[str, int]:
+    """Row ids of the messages with these IDs, indexed or not, by ID; unknown IDs are left out."""
+    found: dict[str, int] = {}
+    for table in ("messages", "pending"):
+        for chunk in _chunks(list(uids)):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT uid, id FROM {table} WHERE uid IN ({marks})"  # noqa: S608
+            found.update(conn.execute(sql, chunk).fetchall())
+    return found
+
+
+def _delete_rowids(conn: sqlite3.Connection, rowids: list[int]) -> None:
+    for chunk in _chunks(rowids):
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM messages WHERE id IN ({marks})", chunk)  # noqa: S608
+        conn.execute(f"DELETE FROM raw WHERE id IN ({marks})", chunk)  # noqa: S608
+        conn.execute(f"DELETE FROM tags WHERE message IN ({marks})", chunk)  # noqa: S608
+        conn.execute(f"DELETE FROM search WHERE rowid IN ({marks})", chunk)  # noqa: S608
+        conn.execute(f"DELETE FROM pending WHERE id IN ({marks})", chunk)  # noqa: S608
+
+
+def _tagged(conn: sqlite3.Connection, name: str) -> list[int]:
+    """Row ids of the messages with tag ``name`` (any case)."""
+    return [row[0] for row in conn.execute("SELECT message FROM tags WHERE name = ?", (name,))]
+
+
+def _reindex_tags(conn: sqlite3.Connection, rowids: list[int]) -> None:
+    """Bring the search index's tags column of these messages up to date."""
+    for chunk in _chunks(rowids):
+        marks = ",".join("?" * len(chunk))
+        tags: dict[int, list[str]] = {rowid: [] for rowid in chunk}
+        sql = f"SELECT message, name FROM tags WHERE message IN ({marks}) ORDER BY name"  # noqa: S608
+        for message, name in conn.execute(sql, chunk):
+            tags[message].append(name)
+        conn.executemany(
+            "UPDATE search SET tags = ? WHERE rowid = ?",
+            [(", ".join(names), rowid) for rowid, names in tags.items()],
+        )
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _delete_everything(conn: sqlite3.Connection) -> int:
-    count = conn.execute("DELETE FROM messages").rowcount
+    # Waiting messages count unless the mailbox file has them already.
+    count = conn.execute(
+        "DELETE FROM pending WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = pending.id)"
+    ).rowcount
+    conn.execute("DELETE FROM pending")
+    count += conn.execute("DELETE FROM messages").rowcount
     conn.execute("DELETE FROM raw")
     conn.execute("DELETE FROM tags")
     # Recreating the index is far cheaper than deleting its rows one by one.
-    conn.execute("DROP TABLE search")
-    create_search_table(conn)
+    conn.execute("DROP TABLE mailbox.search")
+    create_search_table(conn, "mailbox")
     return count
 
 
@@ -607,19 +937,8 @@ def _dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _dump_addresses(addresses: list[Address]) -> str:
-    return _dump([[a.name, a.address] for a in addresses])
-
-
 def _load_addresses(text: str) -> list[Address]:
     return [Address(name, address) for name, address in json.loads(text)]
-
-
-def _address_text(addresses: list[Address]) -> str:
-    """Addresses as people write them, for the index: ``Name <address>, ...``."""
-    return ", ".join(
-        f"{a.name} <{a.address}>" if a.name else a.address for a in addresses if a.name or a.address
-    )
 
 
 def _when(ms: int | None) -> datetime | None:

@@ -1,4 +1,10 @@
-"""The SQLite store's tables, created or upgraded by ``PRAGMA user_version``."""
+"""The SQLite store's tables, created or upgraded by ``PRAGMA user_version``.
+
+A mailbox is two files. The mailbox file (``PATH``) holds every indexed message: its raw bytes,
+summary row, tags and full-text index. The incoming file (``PATH-incoming``) holds messages
+acknowledged but not indexed yet; the SMTP side writes only there, so the indexer's long
+transactions on the mailbox file never make a 250 wait (see ``sandbox.store.indexer``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,12 @@ import sqlite3
 
 from sandbox.store.base import StoreError
 
-SCHEMA_VERSION = 1
+#: Version 2 receives mail through the incoming file. Version 1 files (no incoming file) are
+#: upgraded in place; the bump keeps an older version, which would not see mail waiting in the
+#: incoming file, from opening a version 2 mailbox.
+SCHEMA_VERSION = 2
+INCOMING_VERSION = 1
+INCOMING_SUFFIX = "-incoming"
 
 #: Columns of the full-text index, in order; its rowid is ``messages.id``.
 SEARCH_COLUMNS = (
@@ -58,34 +69,86 @@ CREATE INDEX tags_name ON tags (name);
 """
 
 
-def create_search_table(conn: sqlite3.Connection) -> None:
-    """Create the empty full-text index.
+def create_search_table(conn: sqlite3.Connection, schema: str = "main") -> None:
+    """Create the empty full-text index in the database ``schema`` of ``conn``.
 
     The trigram tokenizer makes any substring of 3 or more characters an index lookup,
     case-insensitively, which is how Mailpit's search behaves (``to:example.com``).
     """
     columns = ", ".join(SEARCH_COLUMNS)
-    conn.execute(f"CREATE VIRTUAL TABLE search USING fts5({columns}, tokenize='trigram')")
+    conn.execute(f"CREATE VIRTUAL TABLE {schema}.search USING fts5({columns}, tokenize='trigram')")
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Bring the database on ``conn`` to ``SCHEMA_VERSION``; raises ``StoreError`` if newer."""
+    """Bring the mailbox file on ``conn`` to ``SCHEMA_VERSION``; raises ``StoreError`` if newer."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"the mail store was written by a newer version (schema {version}, this version "
-            f"reads up to {SCHEMA_VERSION}); upgrade, or use another --db file"
-        )
+    _refuse_newer(version, SCHEMA_VERSION)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for statement in _TABLES.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        create_search_table(conn)
+        if version == 0:
+            for statement in _TABLES.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            create_search_table(conn)
+        # From 1 to 2 the mailbox file's tables stay as they are: only the incoming file is new.
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+_INCOMING_TABLE = """
+CREATE TABLE pending (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid TEXT NOT NULL UNIQUE,
+    created INTEGER NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0,
+    envelope_from TEXT NOT NULL,
+    envelope_to TEXT NOT NULL,
+    data BLOB NOT NULL
+)
+"""
+
+
+def prepare_incoming(conn: sqlite3.Connection, newest_id: int) -> None:
+    """Create the incoming file's table on ``conn`` and keep its ids above ``newest_id``.
+
+    Every message gets its id here, before it is indexed, so the incoming table's
+    AUTOINCREMENT counter is the mailbox's: it starts above the newest id the mailbox file
+    ever held (``newest_id``), which matters when the incoming file is new or was removed.
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    _refuse_newer(version, INCOMING_VERSION)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if version == 0:
+            conn.execute(_INCOMING_TABLE)
+            conn.execute(f"PRAGMA user_version = {INCOMING_VERSION}")
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'pending'").fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('pending', ?)", (newest_id,)
+            )
+        elif row[0] < newest_id:
+            conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'pending'", (newest_id,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def newest_id(conn: sqlite3.Connection) -> int:
+    """The highest message id the mailbox file on ``conn`` ever gave out (0 when none)."""
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _refuse_newer(version: int, supported: int) -> None:
+    if version > supported:
+        raise StoreError(
+            f"the mail store was written by a newer version (schema {version}, this version "
+            f"reads up to {supported}); upgrade, or use another --db file"
+        )

@@ -11,26 +11,36 @@ from pathlib import Path
 
 from aiohttp import web
 
+from sandbox.chaos import ChaosControl
+from sandbox.stats import RuntimeStats
 from sandbox.store.base import MessageStore
-from sandbox.web import api, live, ui
+from sandbox.web import api, api_chaos, api_info, api_linkcheck, api_send, api_tags, live, ui, views
 from sandbox.web.auth import Credentials, basic_auth_middleware
 from sandbox.web.errors import error_middleware
 from sandbox.web.events import NewMessageHub
-from sandbox.web.keys import HUB, STORE
+from sandbox.web.keys import CHAOS, HUB, SETTINGS, STATS, STORE
 from sandbox.web.security import add_security_headers, cross_site_guard
+from sandbox.web.settings import WebSettings
 from sandbox.web.templating import setup_templates
 
 STATIC = Path(__file__).parent / "static"
 
-__all__ = ["Credentials", "create_web_app"]
+__all__ = ["Credentials", "WebSettings", "create_web_app"]
 
 
 def create_web_app(
-    store: MessageStore, *, credentials: Credentials | None = None
+    store: MessageStore,
+    *,
+    credentials: Credentials | None = None,
+    chaos: ChaosControl | None = None,
+    stats: RuntimeStats | None = None,
+    settings: WebSettings | None = None,
 ) -> web.Application:
     """The inbox and API over ``store``; start it with an ``AppRunner`` on a running loop.
 
     With ``credentials`` every page, API call and event stream asks for them (HTTP Basic).
+    ``chaos`` and ``stats`` are the SMTP side's, for ``/api/v1/chaos`` and ``/api/v1/info``
+    (without them chaos is off and the counters stay at zero).
     """
     middlewares = [error_middleware]
     if credentials is not None:
@@ -39,8 +49,17 @@ def create_web_app(
     app = web.Application(middlewares=middlewares)
     app[STORE] = store
     app[HUB] = NewMessageHub()
+    app[CHAOS] = chaos or ChaosControl(enabled=False)
+    app[STATS] = stats or RuntimeStats()
+    app[SETTINGS] = settings or WebSettings()
     setup_templates(app)
     api.add_routes(app.router)
+    api_info.add_routes(app.router)
+    api_send.add_routes(app.router)
+    api_tags.add_routes(app.router)
+    api_chaos.add_routes(app.router)
+    api_linkcheck.add_routes(app.router)
+    views.add_routes(app.router)
     live.add_routes(app.router)
     ui.add_routes(app.router)
     app.router.add_static("/static", STATIC)

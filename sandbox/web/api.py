@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 
 from aiohttp import web
 
-from sandbox.mime import get_part, parse_message
+from sandbox.mime import MessageView, get_part, parse_message
 from sandbox.store.base import MessageStore, Page, SearchError, Summary
 from sandbox.web import params
 from sandbox.web.downloads import attachment_disposition
@@ -14,7 +17,7 @@ from sandbox.web.errors import ApiError
 from sandbox.web.keys import HUB, STORE
 from sandbox.web.messages import load_message, load_raw, resolve_id
 from sandbox.web.security import DOWNLOAD_CSP
-from sandbox.web.serialize import message_json, page_json, summary_json
+from sandbox.web.serialize import headers_json, message_json, page_json, summary_json
 
 NOT_FOUND = "message not found"
 
@@ -29,6 +32,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v1/message/{id}/headers", get_headers)
     router.add_get("/api/v1/message/{id}/part/{part_id}", get_message_part)
     router.add_get("/api/v1/search", search)
+    router.add_delete("/api/v1/search", delete_by_search)
     router.add_get("/api/v1/wait", wait)
 
 
@@ -52,10 +56,14 @@ async def search(request: web.Request) -> web.Response:
 
 
 async def set_read(request: web.Request) -> web.Response:
-    """``PUT /api/v1/messages {"IDs": [...], "Read": bool}``; no IDs means every message."""
-    change = params.change_request(await request.read(), read_required=True)
+    """``PUT /api/v1/messages {"IDs"|"Search", "Read": bool}``; neither means every message."""
+    change = params.change_request(await request.read(), read_required=True, allow_search=True)
     assert change.read is not None  # read_required guarantees it
-    await asyncio.to_thread(request.app[STORE].set_read, change.ids, change.read)
+    store = request.app[STORE]
+    if change.search is not None:
+        await asyncio.to_thread(_searching, store.set_read_matching, change.search, change.read)
+    else:
+        await asyncio.to_thread(store.set_read, change.ids, change.read)
     return web.Response(text="ok")
 
 
@@ -63,6 +71,15 @@ async def delete_messages(request: web.Request) -> web.Response:
     """``DELETE /api/v1/messages {"IDs": [...]}``; no body or no IDs means every message."""
     change = params.change_request(await request.read(), read_required=False)
     await asyncio.to_thread(request.app[STORE].delete, change.ids)
+    return web.Response(text="ok")
+
+
+async def delete_by_search(request: web.Request) -> web.Response:
+    """``DELETE /api/v1/search?query=``: delete every message the query matches."""
+    query = request.query.get("query", "").strip()
+    if not query:
+        raise ApiError(400, "no search query")
+    await asyncio.to_thread(_searching, request.app[STORE].delete_matching, query)
     return web.Response(text="ok")
 
 
@@ -84,12 +101,12 @@ async def get_raw(request: web.Request) -> web.Response:
 
 
 async def get_headers(request: web.Request) -> web.Response:
-    """``GET /api/v1/message/{ID}/headers``: ``{"Name": ["value", ...]}``, names sorted."""
+    """``GET /api/v1/message/{ID}/headers``: ``{"Name": ["value", ...]}``, as Mailpit names them."""
     raw = await asyncio.to_thread(load_raw, request.app[STORE], request.match_info["id"])
     if raw is None:
         raise ApiError(404, NOT_FOUND)
-    view = await asyncio.to_thread(parse_message, raw)
-    return web.json_response(view.headers)
+    view, order = await asyncio.to_thread(_headers_and_order, raw)
+    return web.json_response(headers_json(view.headers, order))
 
 
 async def get_message_part(request: web.Request) -> web.Response:
@@ -149,6 +166,20 @@ def _page_and_tags(
     except SearchError as exc:
         raise ApiError(400, str(exc) or "the search query could not be understood") from None
     return page, store.all_tags()
+
+
+def _headers_and_order(raw: bytes) -> tuple[MessageView, list[str]]:
+    """The parsed message, and its header names in the order they appear."""
+    names = [name for name, _ in BytesHeaderParser(policy=compat32).parsebytes(raw).raw_items()]
+    return parse_message(raw), names
+
+
+def _searching(operation: Callable[..., int], query: str, *args: object) -> int:
+    """Run a store operation over a search query, a query it cannot read being a 400."""
+    try:
+        return operation(query, *args)
+    except SearchError as exc:
+        raise ApiError(400, str(exc) or "the search query could not be understood") from None
 
 
 def _wait_marker(store: MessageStore, since: str | None) -> str | None:

@@ -20,12 +20,13 @@ _DOCTYPE = re.compile(r"<!doctype\b[^>]*>", re.IGNORECASE)
 
 def email_document(html: str, parts: Iterable[PartInfo], part_url: Callable[[str], str]) -> str:
     """The email's HTML with ``cid:`` references pointing at its parts and links in new tabs."""
-    return _with_base_target(_link_embedded_images(html, parts, part_url))
+    return _with_base_target(link_embedded_images(html, parts, part_url))
 
 
-def _link_embedded_images(
+def link_embedded_images(
     html: str, parts: Iterable[PartInfo], part_url: Callable[[str], str]
 ) -> str:
+    """The email's HTML with each ``cid:`` reference to one of ``parts`` pointing at its URL."""
     for part in parts:
         if not part.content_id:
             continue

@@ -1,4 +1,4 @@
-"""Reading what API clients send: paging and timeout parameters, and change-request bodies.
+"""Reading what API clients send: paging and timeout parameters, and request bodies.
 
 Anything unreadable is refused with a clear 400; in particular a body that is neither JSON nor
 a form must never be mistaken for "no IDs", which would mean "every message".
@@ -12,23 +12,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from aiohttp import web
+
 from sandbox.web.errors import ApiError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 DEFAULT_WAIT_SECONDS = 30.0
 MAX_WAIT_SECONDS = 300.0
+BOTH_IDS_AND_SEARCH = "You may specify either IDs or a search query, not both"
 
+_CHANGE_FIELDS = {"ids": "IDs", "read": "Read"}
+_CHANGE_FIELDS_WITH_SEARCH = {**_CHANGE_FIELDS, "search": "Search"}
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeRequest:
-    """Which messages a PUT/DELETE is about (None: all) and, for PUT, the read flag."""
+    """Which messages a PUT/DELETE is about and, for PUT, the read flag.
+
+    ``search`` (PUT only) picks the messages matching a query; otherwise ``ids`` does, None
+    meaning every message.
+    """
 
     ids: list[str] | None
     read: bool | None
+    search: str | None = None
 
 
 def paging(query: Mapping[str, str]) -> tuple[int, int]:
@@ -52,20 +62,70 @@ def wait_timeout(query: Mapping[str, str]) -> float:
     return min(seconds, MAX_WAIT_SECONDS)
 
 
-def change_request(body: bytes, *, read_required: bool) -> ChangeRequest:
-    """Parse a PUT/DELETE body: JSON ``{"IDs": [...], "Read": bool}`` or ``ids=..&Read=..``."""
+def change_request(
+    body: bytes, *, read_required: bool, allow_search: bool = False
+) -> ChangeRequest:
+    """Parse a PUT/DELETE body: JSON ``{"IDs": [...], "Read": bool}`` or ``ids=..&Read=..``.
+
+    With ``allow_search`` (``PUT /api/v1/messages``) a ``Search`` query may name the messages
+    instead of ``IDs``; giving both is refused, as Mailpit does.
+    """
+    known = _CHANGE_FIELDS_WITH_SEARCH if allow_search else _CHANGE_FIELDS
     text = _text(body).strip()
     if not text:
         fields: dict[str, object] = {}
     elif text.startswith("{"):
-        fields = _json_fields(text)
+        fields = _json_fields(text, known)
     else:
-        fields = _form_fields(text)
+        fields = _form_fields(text, known)
     ids = _ids(fields.get("IDs"))
     read = _read(fields.get("Read"))
+    search = _search(fields.get("Search"))
     if read_required and read is None:
         raise ApiError(400, 'Read is required: {"IDs": [...], "Read": true|false}')
-    return ChangeRequest(ids=ids or None, read=read)
+    if ids and search:
+        raise ApiError(400, BOTH_IDS_AND_SEARCH)
+    return ChangeRequest(ids=ids or None, read=read, search=search)
+
+
+def json_object(body: bytes, fields: Mapping[str, str], example: str) -> dict[str, object]:
+    """A JSON object body, its field names matched case-insensitively (as Go's decoder does).
+
+    ``fields`` maps lower-case names to canonical ones; an unknown field is refused, naming
+    ``example``. An empty body is an empty object.
+    """
+    text = _text(body).strip()
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise ApiError(400, f"request body is not valid JSON; expected {example}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, f"request body must be a JSON object: {example}")
+    found: dict[str, object] = {}
+    for name, value in data.items():
+        canonical = fields.get(name.lower())
+        if canonical is None:
+            raise ApiError(400, f"unknown field {name!r}; expected {example}")
+        found[canonical] = value
+    return found
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes (0: no limit)."""
+    if limit and request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, _too_large(limit))
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body += chunk
+        if limit and len(body) > limit:
+            raise ApiError(413, _too_large(limit))
+    return bytes(body)
+
+
+def _too_large(limit: int) -> str:
+    return f"request body is larger than the limit of {limit} bytes"
 
 
 def _whole_number(query: Mapping[str, str], name: str, default: int) -> int:
@@ -84,17 +144,17 @@ def _text(body: bytes) -> str:
         raise ApiError(400, "request body must be UTF-8 JSON or a form") from None
 
 
-def _json_fields(text: str) -> dict[str, object]:
+def _json_fields(text: str, known: Mapping[str, str]) -> dict[str, object]:
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         raise ApiError(400, "request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
-    return _known(data)
+    return _known(data, known)
 
 
-def _form_fields(text: str) -> dict[str, object]:
+def _form_fields(text: str, known: Mapping[str, str]) -> dict[str, object]:
     try:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
     except ValueError:
@@ -107,21 +167,23 @@ def _form_fields(text: str) -> dict[str, object]:
             ids.extend(part.strip() for part in value.split(",") if part.strip())
         else:
             fields[name] = value
-    fields = _known(fields)
+    fields = _known(fields, known)
     fields["IDs"] = ids
     return fields
 
 
-def _known(data: dict[str, object]) -> dict[str, object]:
+def _known(data: dict[str, object], known: Mapping[str, str]) -> dict[str, object]:
     """Field names matched case-insensitively; an unknown one is refused, not ignored.
 
     Ignoring, say, a "Search" field would silently widen a delete to every message.
     """
     fields: dict[str, object] = {}
     for name, value in data.items():
-        canonical = {"ids": "IDs", "read": "Read"}.get(name.lower())
+        canonical = known.get(name.lower())
         if canonical is None:
-            raise ApiError(400, f"unknown field {name!r}; expected IDs and Read")
+            *others, last = sorted(set(known.values()))
+            expected = f"{', '.join(others)} and {last}"
+            raise ApiError(400, f"unknown field {name!r}; expected {expected}")
         fields[canonical] = value
     return fields
 
@@ -132,6 +194,15 @@ def _ids(value: object) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ApiError(400, "IDs must be a list of message IDs")
     return [item for item in value if item]
+
+
+def _search(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, "Search must be a search query string")
+    # Mailpit reads an empty Search as none given.
+    return value.strip() or None
 
 
 def _read(value: object) -> bool | None:

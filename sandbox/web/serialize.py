@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +11,8 @@ from sandbox.mime import MessageView, PartInfo
 from sandbox.store.base import Address, Page, Summary
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# RFC 7230 token characters: the only names Go's CanonicalMIMEHeaderKey changes.
+_HEADER_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
 def rfc3339(moment: datetime | None) -> str:
@@ -104,3 +108,33 @@ def message_json(summary: Summary, view: MessageView) -> dict[str, Any]:
         "Inline": [part_json(part) for part in view.inline],
         "Attachments": [part_json(part) for part in view.attachments],
     }
+
+
+def canonical_header_key(name: str) -> str:
+    """A header name as Go's ``textproto.CanonicalMIMEHeaderKey`` spells it (``Message-Id``).
+
+    Mailpit's ``/headers`` uses these names and its clients look them up so; a name with
+    characters outside an HTTP token is left as it is, as Go leaves it.
+    """
+    if not _HEADER_TOKEN.match(name):
+        return name
+    return "-".join(word[:1].upper() + word[1:].lower() for word in name.split("-"))
+
+
+def headers_json(headers: dict[str, list[str]], order: Iterable[str] = ()) -> dict[str, list[str]]:
+    """The body of ``/headers``: canonical names, sorted, each with its values.
+
+    Names that differ only in case (``Message-ID`` and ``Message-Id``) become one entry, its
+    values in the order they appear in the message when ``order`` lists the header names as
+    they appear there, one per field.
+    """
+    remaining = {name: list(values) for name, values in headers.items()}
+    merged: dict[str, list[str]] = {}
+    for name in order:
+        values = remaining.get(name)
+        if values:
+            merged.setdefault(canonical_header_key(name), []).append(values.pop(0))
+    for name, values in remaining.items():
+        if values:
+            merged.setdefault(canonical_header_key(name), []).extend(values)
+    return {name: merged[name] for name in sorted(merged)}

@@ -79,6 +79,7 @@ async def message_page(request: web.Request) -> web.Response:
         "tab": tab,
         "raw_text": raw_text,
         "raw_truncated": len(loaded.raw) > RAW_DISPLAY_LIMIT,
+        "tag_url": tag_filter_url,
     }
     return aiohttp_jinja2.render_template("message.html", request, context)
 
@@ -106,6 +107,12 @@ async def delete_message(request: web.Request) -> web.Response:
     """The message page's "Delete" button."""
     await asyncio.to_thread(request.app[STORE].delete, [request.match_info["id"]])
     raise web.HTTPSeeOther("/")
+
+
+def tag_filter_url(tag: str) -> str:
+    """The inbox filtered to one tag: ``/?q=tag:NAME``, quoted when the name holds a space."""
+    term = f'tag:"{tag}"' if " " in tag else f"tag:{tag}"
+    return "/?" + urlencode({"q": term})
 
 
 def _part_url(loaded: LoadedMessage) -> Callable[[str], str]:
@@ -137,6 +144,7 @@ async def _inbox_context(request: web.Request) -> dict[str, Any]:
         "older_url": _list_url(link_query, page_number + 1) if page_number < pages else None,
         "fragment_url": "/fragments/inbox?" + urlencode({**link_query, "page": page_number}),
         "title": f"Inbox ({page.unread} unread) · Mail Sandbox",
+        "tag_url": tag_filter_url,
     }
 
 

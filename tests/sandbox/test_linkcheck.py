@@ -26,17 +26,7 @@ from sandbox.linkcheck import (
     extract_links,
     is_allowed_host,
 )
-from sandbox.server import LoopThread
-
-
-def run_on_own_loop(coro):
-    """Run ``coro`` on a loop of its own: the main thread's may be Playwright's, already running."""
-    loop = LoopThread()
-    try:
-        return loop.run(coro)
-    finally:
-        loop.stop()
-
+from sandbox.server import run_on_own_loop
 
 # Events through which a process reaches another host: connecting, and looking up a name.
 _NETWORK_EVENTS = frozenset(

@@ -8,17 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.server import LoopThread
+from sandbox.server import run_on_own_loop
 from sandbox.smtp_data import DataResult, read_data
-
-
-def run_on_own_loop(coro):
-    """Run ``coro`` on a loop of its own: the main thread's may be Playwright's, already running."""
-    loop = LoopThread()
-    try:
-        return loop.run(coro)
-    finally:
-        loop.stop()
 
 
 def stuff(content: bytes) -> bytes:

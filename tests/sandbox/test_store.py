@@ -24,6 +24,7 @@ from sandbox.store import (
     Summary,
     open_store,
 )
+from sandbox.store.sqlite_schema import INCOMING_SUFFIX
 
 
 def message(subject: str, body: str = "hello", to: str = "bob@example.org") -> bytes:
@@ -423,8 +424,9 @@ def test_locked_database_fails_the_future_and_the_store_recovers(tmp_path, caplo
     path = str(tmp_path / "mail.db")
     with SQLiteStore(path, busy_timeout_ms=50) as store:
         first = add(store, message("first"))
-        # Another process holding the write lock (a stuck tool, a backup) blocks our writes.
-        locker = sqlite3.connect(path, isolation_level=None)
+        # Another process holding the write lock of the file new mail is committed to (a
+        # stuck tool, a backup) blocks our writes.
+        locker = sqlite3.connect(path + INCOMING_SUFFIX, isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")
         try:
             with caplog.at_level(logging.ERROR, logger="sandbox.store.sqlite"):

@@ -1,7 +1,30 @@
-// Mail Sandbox inbox: live list updates, local times and keyboard-friendly tabs.
+// Mail Sandbox inbox: live list and title, local times, keyboard-friendly tabs, the HTML
+// preview's width toggle and the link check.
 // Served as a static file because the pages' CSP forbids inline script.
 (() => {
   "use strict";
+
+  // Pages of this inbox in other tabs tell the open lists that read flags changed.
+  const CHANNEL = "mail-sandbox";
+  const WIDTH_KEY = "mail-sandbox:preview-width";
+
+  const openChannel = () => ("BroadcastChannel" in window ? new BroadcastChannel(CHANNEL) : null);
+
+  // Storage can be switched off (or throw) in private windows; the toggle still works then.
+  const remembered = (key) => {
+    try {
+      return window.localStorage.getItem(key);
+    } catch {
+      return null;
+    }
+  };
+  const remember = (key, value) => {
+    try {
+      window.localStorage.setItem(key, value);
+    } catch {
+      // Only the memory across reloads is lost.
+    }
+  };
 
   // Lists show compact times (today: the time; this year: day and time); elsewhere in full.
   const localizeTimes = (root) => {
@@ -68,6 +91,133 @@
     });
     events.addEventListener("new", refresh);
     events.addEventListener("error", () => setState("reconnecting", "Reconnecting…"));
+
+    // Reads happen elsewhere: a message opened in another tab says so on the channel; a
+    // tab coming back into view, or restored from the back/forward cache, may be stale.
+    const channel = openChannel();
+    if (channel) channel.addEventListener("message", refresh);
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") refresh();
+    });
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) refresh();
+    });
+  };
+
+  // Phone / tablet / full width for the email's iframe, remembered across pages and reloads.
+  const previewWidths = (group) => {
+    const stage = group.parentElement.querySelector(".preview-stage");
+    const buttons = [...group.querySelectorAll("button[data-width]")];
+    const apply = (width) => {
+      const known = buttons.some((button) => button.dataset.width === width);
+      const chosen = known ? width : "full";
+      stage.dataset.width = chosen;
+      for (const button of buttons) {
+        button.setAttribute("aria-pressed", String(button.dataset.width === chosen));
+      }
+    };
+    for (const button of buttons) {
+      button.addEventListener("click", () => {
+        apply(button.dataset.width);
+        remember(WIDTH_KEY, button.dataset.width);
+      });
+    }
+    apply(remembered(WIDTH_KEY));
+    group.hidden = false;
+  };
+
+  // One row of the link check: a result word (so errors are marked in words, not only in
+  // colour), the URL, the status code and the status text. Built with textContent: the URLs
+  // come from the email.
+  const linkRow = (link) => {
+    const code = Number(link.StatusCode) || 0;
+    const status = String(link.Status ?? "");
+    let kind = "ok";
+    let word = code >= 300 && code < 400 ? "Redirect" : "OK";
+    if (code === 0 && status.startsWith("skipped")) {
+      kind = "skipped";
+      word = "Skipped";
+    } else if (code === 0 || code >= 400) {
+      kind = "error";
+      word = "Error";
+    }
+    const row = document.createElement("tr");
+    row.className = kind;
+    const cell = (className) => {
+      const td = document.createElement("td");
+      td.className = className;
+      row.append(td);
+      return td;
+    };
+    const badge = document.createElement("span");
+    badge.className = "result";
+    badge.textContent = word;
+    cell("col-result").append(badge);
+    const url = String(link.URL ?? "");
+    const urlCell = cell("col-url");
+    if (/^https?:\/\//i.test(url)) {
+      const anchor = document.createElement("a");
+      anchor.href = url;
+      anchor.target = "_blank";
+      anchor.rel = "noreferrer noopener";
+      anchor.textContent = url;
+      urlCell.append(anchor);
+    } else {
+      urlCell.textContent = url;
+    }
+    cell("col-code").textContent = code ? String(code) : "—";
+    cell("col-status-text").textContent = status;
+    return row;
+  };
+
+  const linkSummary = (result) => {
+    const links = result.Links.length;
+    if (!links) return "This message has no links to check.";
+    const errors = Number(result.Errors) || 0;
+    const skipped = result.Links.filter(
+      (link) => !Number(link.StatusCode) && String(link.Status ?? "").startsWith("skipped"),
+    ).length;
+    const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
+    let text = `${plural(links, "link")} checked: ${plural(errors, "error")}`;
+    if (skipped) text += `, ${skipped} skipped`;
+    return `${text}.`;
+  };
+
+  // The "Check links" button asks the API (same origin) and shows each link's answer.
+  const linkCheck = (button) => {
+    const section = document.getElementById(button.getAttribute("aria-controls"));
+    const status = section.querySelector(".link-check-status");
+    const table = section.querySelector(".link-results");
+    const body = table.tBodies[0];
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      section.hidden = false;
+      section.setAttribute("aria-busy", "true");
+      status.classList.remove("error");
+      status.textContent = "Checking links…";
+      table.hidden = true;
+      try {
+        const response = await fetch(button.dataset.url, {
+          cache: "no-store",
+          headers: { Accept: "application/json" },
+        });
+        const result = await response.json().catch(() => null);
+        if (!response.ok || !result || !Array.isArray(result.Links)) {
+          const reason = result && result.Error ? result.Error : `status ${response.status}`;
+          throw new Error(reason);
+        }
+        body.replaceChildren(...result.Links.map(linkRow));
+        table.hidden = result.Links.length === 0;
+        status.textContent = linkSummary(result);
+      } catch (error) {
+        status.classList.add("error");
+        status.textContent = `Could not check the links: ${error.message}`;
+      } finally {
+        section.removeAttribute("aria-busy");
+        button.disabled = false;
+      }
+    });
+    button.hidden = false;
   };
 
   const tabs = (tablist) => {
@@ -102,4 +252,9 @@
   localizeTimes(document);
   if (document.getElementById("inbox")) liveInbox();
   for (const tablist of document.querySelectorAll('[role="tablist"]')) tabs(tablist);
+  for (const group of document.querySelectorAll(".preview-widths")) previewWidths(group);
+  const checkLinks = document.getElementById("check-links");
+  if (checkLinks) linkCheck(checkLinks);
+  // Opening a message marked it read on the server before this page was sent.
+  if (document.querySelector("article.message")) openChannel()?.postMessage("read");
 })();

@@ -49,4 +49,55 @@ report.missingMessageError = await failure(mailpit.getMessageSummary("no-such-me
 report.deleteAllReply = await mailpit.deleteMessages();
 report.afterDeleteAll = await mailpit.listMessages();
 
+// The wider API: info, webui, send, link check, views, tags, chaos and search actions.
+report.info = await mailpit.getInfo();
+report.webui = await mailpit.getConfiguration();
+report.sent = await mailpit.sendMessage({
+  From: { Email: "app@microblog.example", Name: "Microblog" },
+  To: [{ Email: "ann@example.com", Name: "Ann" }],
+  Bcc: ["hidden@example.com"],
+  Subject: "Sent through the API",
+  Text: `The inbox: ${baseURL}/ and an outside page: http://forbidden.example/x\n`,
+  HTML: `<p><a href="${baseURL}/">inbox</a></p>`,
+  Tags: ["api"],
+  Attachments: [
+    {
+      Content: Buffer.from("hello").toString("base64"),
+      Filename: "hello.txt",
+      ContentType: "text/plain",
+    },
+  ],
+});
+report.sentMessage = await mailpit.getMessageSummary(report.sent.ID);
+report.linkCheck = await mailpit.linkCheck(report.sent.ID);
+report.renderedHTML = await mailpit.renderMessageHTML(report.sent.ID);
+report.renderedEmbedded = await mailpit.renderMessageHTML(report.sent.ID, 1);
+report.renderedText = await mailpit.renderMessageText(report.sent.ID);
+
+report.setTagsReply = await mailpit.setTags({ IDs: [report.sent.ID], Tags: ["Billing", "urgent"] });
+report.tagsAfterSet = await mailpit.getTags();
+report.renameReply = await mailpit.renameTag("Billing", "Invoices 2026");
+report.tagsAfterRename = await mailpit.getTags();
+report.deleteTagReply = await mailpit.deleteTag("Invoices 2026");
+report.tagsAfterDelete = await mailpit.getTags();
+
+report.chaosBefore = await mailpit.getChaosTriggers();
+report.chaosSet = await mailpit.setChaosTriggers({
+  Recipient: { ErrorCode: 451, Probability: 100 },
+});
+report.chaosReset = await mailpit.setChaosTriggers();
+
+await mailpit.sendMessage({
+  From: { Email: "app@microblog.example" },
+  To: [{ Email: "bob@example.com" }],
+  Subject: "Second",
+});
+report.readBySearchReply = await mailpit.setReadStatus({ Search: "from:microblog", Read: true });
+report.afterReadBySearch = await mailpit.listMessages();
+report.unreadBySearchReply = await mailpit.setReadStatus({ Search: "subject:Second", Read: false });
+report.afterUnreadBySearch = await mailpit.listMessages();
+report.deleteBySearchReply = await mailpit.deleteMessagesBySearch({ query: "subject:Second" });
+report.afterDeleteBySearch = await mailpit.listMessages();
+report.infoAtEnd = await mailpit.getInfo();
+
 process.stdout.write(JSON.stringify(report));

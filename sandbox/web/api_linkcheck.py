@@ -1,0 +1,43 @@
+"""``GET /api/v1/message/{ID}/link-check``: check a message's links, contacting allowed hosts only.
+
+Only loopback hosts and those given with ``mail-sandbox --link-check-host`` are contacted; every
+other link is listed as skipped (see ``sandbox.linkcheck``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from sandbox.linkcheck import check_links, extract_links
+from sandbox.web.errors import ApiError
+from sandbox.web.keys import SETTINGS, STORE
+from sandbox.web.messages import load_message
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"", "false", "0", "no", "off"})
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    """Register the route."""
+    router.add_get("/api/v1/message/{id}/link-check", link_check)
+
+
+async def link_check(request: web.Request) -> web.Response:
+    """``?follow=true`` checks the message's images too; ``{"Errors", "Links"}``."""
+    follow = request.query.get("follow", "").strip().lower()
+    if follow not in _TRUE | _FALSE:
+        raise ApiError(400, "follow must be true or false")
+    store = request.app[STORE]
+    loaded = await asyncio.to_thread(load_message, store, request.match_info["id"], mark_read=False)
+    if loaded is None:
+        raise ApiError(404, "message not found")
+    links = extract_links(loaded.view.text, loaded.view.html, follow_images=follow in _TRUE)
+    settings = request.app[SETTINGS]
+    report = await check_links(
+        links,
+        allowed_hosts=set(settings.link_check_hosts),
+        timeout=settings.link_check_timeout,
+    )
+    return web.json_response(report)

@@ -1,0 +1,22 @@
+"""How the web side of a capture server is set up, beyond the store it reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_MAX_MESSAGE_SIZE = 25 * 1024 * 1024
+DEFAULT_LINK_CHECK_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """Options of the inbox and API; the defaults are SPEC's.
+
+    ``link_check_hosts`` are the hosts, besides loopback ones, that a link check may contact;
+    ``max_message_size`` bounds what ``POST /api/v1/send`` stores, as SMTP's size limit does.
+    """
+
+    label: str = ""
+    link_check_hosts: frozenset[str] = frozenset()
+    link_check_timeout: float = DEFAULT_LINK_CHECK_TIMEOUT
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
