@@ -162,6 +162,7 @@ class MailIndex:
         self._parser: Parser | None = None
         self._next: _Chunk | None = None
         self._newest_seen = 0  # the newest id given out, when last read
+        self._moved: list[int] = []  # indexed, still to remove from the incoming file
 
     def close(self) -> None:
         """Close both connections and stop the parser."""
@@ -173,6 +174,7 @@ class MailIndex:
     def index(self) -> tuple[Progress, bool]:
         """Index the oldest chunk of waiting messages; returns what was done and whether more
         messages wait."""
+        self._forget_moved()
         chunk, self._next = self._next, None
         if chunk is None:
             chunk = self._read_chunk(after=0)
@@ -231,11 +233,21 @@ class MailIndex:
         except BaseException:
             _rollback(conn)
             raise
-        for chunk_ids in _chunked(ids):
-            marks = ",".join("?" * len(chunk_ids))
-            self.incoming.execute(f"DELETE FROM pending WHERE id IN ({marks})", chunk_ids)  # noqa: S608
+        self._moved = ids
+        try:
+            self._forget_moved()
+        except sqlite3.Error as exc:
+            # They are indexed all the same; removing them is tried again before the next chunk.
+            logger.warning("mail store: could not clear indexed messages (trying again): %s", exc)
         visible = [s.uid for s, _facts in fresh if s.id >= oldest_kept]
         return Progress(chunk.done_upto, visible, pruned)
+
+    def _forget_moved(self) -> None:
+        """Remove the messages just indexed from the incoming file."""
+        for chunk_ids in _chunked(self._moved):
+            marks = ",".join("?" * len(chunk_ids))
+            self.incoming.execute(f"DELETE FROM pending WHERE id IN ({marks})", chunk_ids)  # noqa: S608
+        self._moved = []
 
     def _parsed(self, chunk: _Chunk) -> list[ParsedMessage]:
         if chunk.parsing_elsewhere and self._parser is not None:

@@ -19,6 +19,7 @@ marks); every value a user supplies is a bound parameter.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -93,9 +94,9 @@ class _Add:
     raw: bytes
     envelope_from: str
     envelope_to: tuple[str, ...]
-    uid: str
     created: int
     future: Future[str]
+    uid: str = ""  # given by the writer thread, a burst at a time
 
 
 @dataclass(slots=True)
@@ -206,7 +207,6 @@ class SQLiteStore(MessageStore):
             bytes(raw),
             envelope_from or "",
             tuple(envelope_to or ()),
-            secrets.token_urlsafe(16)[:22],
             int(self._clock() * 1000),
             future,
         )
@@ -617,6 +617,9 @@ class SQLiteStore(MessageStore):
         adds = [job for job in adds if job.future.set_running_or_notify_cancel()]
         if not adds:
             return
+        # One read of the system's random source for the whole burst, off the event loop.
+        for job, uid in zip(adds, _new_uids(len(adds)), strict=True):
+            job.uid = uid
         conn = self._writer
         try:
             # Deferred, so that writing the incoming file takes its write lock alone.
@@ -774,6 +777,15 @@ def _counts(conn: sqlite3.Connection) -> tuple[int, int]:
     total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
     unread = conn.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0]
     return total, unread
+
+
+def _new_uids(count: int) -> list[str]:
+    """``count`` new message IDs: 22 URL-safe characters (128 random bits) each."""
+    data = secrets.token_bytes(16 * count)
+    return [
+        base64.urlsafe_b64encode(data[start : start + 16]).rstrip(b"=").decode()
+        for start in range(0, len(data), 16)
+    ]
 
 
 def _stage(conn: sqlite3.Connection, adds: list[_Add]) -> int:
