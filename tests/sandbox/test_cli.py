@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import queue
 import re
 import signal
 import smtplib
 import socket
 import subprocess
 import sys
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
+from process_output import ProcessOutput
 
 
 @dataclass
@@ -27,46 +25,7 @@ class Running:
     process: subprocess.Popen[str]
     smtp_port: int
     url: str
-    output: LineReader
-
-
-class LineReader:
-    """Reads a process's output on a thread, so a test can wait for a line with a deadline."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._pump, args=(process.stdout,), daemon=True)
-        self._thread.start()
-
-    def _pump(self, stream) -> None:
-        for line in stream:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def until(self, pattern: str, timeout: float = 20) -> list[str]:
-        """Lines up to the first one matching ``pattern``; fails at end of output or timeout."""
-        seen: list[str] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line is None:
-                raise AssertionError(f"no line matching {pattern!r}; got {seen!r}")
-            seen.append(line)
-            if re.search(pattern, line):
-                return seen
-
-    def rest(self, timeout: float = 20) -> str:
-        """Everything printed until the process closed its output."""
-        self._thread.join(timeout)
-        out = []
-        while not self.lines.empty():
-            line = self.lines.get()
-            if line is not None:
-                out.append(line)
-        return "".join(out)
+    output: ProcessOutput
 
 
 @contextmanager
@@ -79,8 +38,8 @@ def mail_sandbox(*args: str) -> Iterator[Running]:
         text=True,
     )
     try:
-        reader = LineReader(process)
-        text = "".join(reader.until(r"mail kept in"))
+        reader = ProcessOutput(process)
+        text = reader.until(r"mail kept in")
         smtp_port = int(re.search(r"SMTP on 127\.0\.0\.1:(\d+)", text).group(1))
         url = re.search(r"inbox on (http://\S+)", text).group(1)
         yield Running(process, smtp_port, url, reader)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import queue
 import re
 import signal
 import smtplib
@@ -23,6 +22,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from process_output import ProcessOutput
 
 from sandbox.cli import DEFAULT_HTTP, DEFAULT_SMTP, UI_AUTH_ENV, parse_args
 
@@ -62,34 +62,6 @@ OUTSIDE_RECIPIENTS = [
 ]
 
 
-class Output:
-    """A process's output read on a thread, so a test can wait for a line with a deadline."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._pump, args=(process.stdout,), daemon=True).start()
-
-    def _pump(self, stream) -> None:
-        for line in stream:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def until(self, pattern: str, timeout: float = 30) -> str:
-        """Everything up to the first line matching ``pattern``; fails at end or timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line is None:
-                raise AssertionError(f"no line matching {pattern!r} in {self.seen!r}")
-            self.seen.append(line)
-            if re.search(pattern, line):
-                return "".join(self.seen)
-
-
 @dataclass
 class Sandbox:
     """A running mail-sandbox process and where it listens."""
@@ -97,7 +69,7 @@ class Sandbox:
     process: subprocess.Popen[str]
     smtp_port: int
     url: str
-    output: Output
+    output: ProcessOutput
 
 
 def clean_environment() -> dict[str, str]:
@@ -119,7 +91,7 @@ def sandbox_process(
         env={**clean_environment(), **(env or {})},
     )
     try:
-        output = Output(process)
+        output = ProcessOutput(process)
         text = output.until(r"mail kept in")
         smtp_port = int(re.search(r"SMTP on 127\.0\.0\.1:(\d+)", text).group(1))
         url = re.search(r"inbox on (http://\S+)", text).group(1)
