@@ -52,42 +52,26 @@ def web_server(store: MessageStore) -> Iterator[WebServer]:
 
 
 @pytest.fixture
-def capture_server(store: MessageStore) -> Iterator[CaptureServer]:
-    """SMTP and web together on free loopback ports, with STARTTLS and a 1 MiB size limit."""
-    server = CaptureServer(
-        store,
-        smtp=Endpoint("127.0.0.1", 0),
-        http=Endpoint("127.0.0.1", 0),
-        smtp_settings=SMTPSettings(
-            max_size=1024 * 1024, idle_timeout=5, tls_context=self_signed_context()
-        ),
-    )
-    loop = LoopThread()
-    try:
-        loop.run(server.start())
-        yield server
-        loop.run(server.stop())
-    finally:
-        loop.stop()
-
-
-@pytest.fixture
 def start_capture_server(store: MessageStore) -> Iterator[Callable[..., CaptureServer]]:
     """Start capture servers over ``store`` on free loopback ports, each stopped after the test.
 
     Keyword arguments are ``SMTPSettings`` fields (``idle_timeout=0.5``) or ``CaptureServer``
-    options (``credentials=...``); the size limit defaults to 1 MiB as in ``capture_server``.
+    options (``credentials=...``, ``enable_chaos=True``); the size limit defaults to 1 MiB as
+    in ``capture_server``.
     """
     loop = LoopThread()
     started: list[CaptureServer] = []
 
-    def start(*, credentials: Any = None, **smtp_settings: Any) -> CaptureServer:
+    def start(
+        *, credentials: Any = None, enable_chaos: bool = False, **smtp_settings: Any
+    ) -> CaptureServer:
         server = CaptureServer(
             store,
             smtp=Endpoint("127.0.0.1", 0),
             http=Endpoint("127.0.0.1", 0),
             smtp_settings=SMTPSettings(**{"max_size": 1024 * 1024, **smtp_settings}),
             credentials=credentials,
+            enable_chaos=enable_chaos,
         )
         loop.run(server.start())
         started.append(server)
@@ -99,3 +83,15 @@ def start_capture_server(store: MessageStore) -> Iterator[Callable[..., CaptureS
             loop.run(server.stop())
     finally:
         loop.stop()
+
+
+@pytest.fixture
+def capture_server(start_capture_server: Callable[..., CaptureServer]) -> CaptureServer:
+    """SMTP and web together on free loopback ports, with STARTTLS and a 1 MiB size limit."""
+    return start_capture_server(idle_timeout=5, tls_context=self_signed_context())
+
+
+@pytest.fixture
+def chaos_server(start_capture_server: Callable[..., CaptureServer]) -> CaptureServer:
+    """A capture server with chaos enabled (as ``mail-sandbox --enable-chaos``), on free ports."""
+    return start_capture_server(enable_chaos=True, max_size=SMTPSettings().max_size)

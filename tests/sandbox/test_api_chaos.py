@@ -11,13 +11,12 @@ import smtplib
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from sandbox.server import CaptureServer, Endpoint, LoopThread
+from sandbox.server import CaptureServer
 from sandbox.store import MessageStore
 
 pytest_plugins = ["pytester"]
@@ -29,21 +28,6 @@ DEFAULTS = {
 }
 NOT_ENABLED = "Chaos is not enabled (start mail-sandbox with --enable-chaos)"
 MESSAGE = b"From: app@example.com\r\nTo: ann@example.com\r\nSubject: Hi\r\n\r\nhello\r\n"
-
-
-@pytest.fixture
-def chaos_server(store: MessageStore) -> Iterator[CaptureServer]:
-    """A capture server started with chaos enabled, on free loopback ports."""
-    server = CaptureServer(
-        store, smtp=Endpoint("127.0.0.1", 0), http=Endpoint("127.0.0.1", 0), enable_chaos=True
-    )
-    loop = LoopThread()
-    try:
-        loop.run(server.start())
-        yield server
-        loop.run(server.stop())
-    finally:
-        loop.stop()
 
 
 @pytest.fixture

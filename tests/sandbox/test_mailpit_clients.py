@@ -14,7 +14,7 @@ import os
 import shutil
 import smtplib
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -25,8 +25,7 @@ import httpx
 import pytest
 from mailpit.client.api import API
 
-from sandbox.server import CaptureServer, Endpoint, LoopThread
-from sandbox.store import MessageStore
+from sandbox.server import CaptureServer
 
 NODE_PROJECT = Path(__file__).parent / "node"
 NOTES = b"Remember: the link expires in ten minutes.\n"
@@ -63,21 +62,6 @@ def invoice_message() -> EmailMessage:
     message["Subject"] = "Invoice"
     message.set_content("Total: 0.00\n")
     return message
-
-
-@pytest.fixture
-def chaos_server(store: MessageStore) -> Iterator[CaptureServer]:
-    """A capture server with chaos enabled (as ``mail-sandbox --enable-chaos``), on free ports."""
-    server = CaptureServer(
-        store, smtp=Endpoint("127.0.0.1", 0), http=Endpoint("127.0.0.1", 0), enable_chaos=True
-    )
-    loop = LoopThread()
-    try:
-        loop.run(server.start())
-        yield server
-        loop.run(server.stop())
-    finally:
-        loop.stop()
 
 
 def send(server: CaptureServer, message: EmailMessage, recipients: Sequence[str]) -> None:
