@@ -1,10 +1,12 @@
-"""A child process's output read on a thread, so a test can wait for a line with a deadline."""
+"""Child processes in tests: ``mail-sandbox`` started on free ports, and output read on a thread
+so a test can wait for a line with a deadline."""
 
 from __future__ import annotations
 
 import queue
 import re
 import subprocess
+import sys
 import threading
 import time
 
@@ -46,3 +48,34 @@ class ProcessOutput:
             if line is not None:
                 out.append(line)
         return "".join(out)
+
+
+def start_mail_sandbox(*flags: str) -> tuple[subprocess.Popen[str], int, str]:
+    """``python -m sandbox`` on free ports; returns the process, SMTP port and inbox URL."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--smtp",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--db",
+            ":memory:",
+            *flags,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    printed = ""
+    for line in process.stdout:  # ends when the process exits, so this cannot hang
+        printed += line
+        if "mail kept in" in line:
+            break
+    smtp_port = re.search(r"SMTP on 127\.0\.0\.1:(\d+)", printed)
+    url = re.search(r"inbox on (http://\S+)", printed)
+    assert smtp_port and url, printed
+    return process, int(smtp_port.group(1)), url.group(1)

@@ -5,16 +5,14 @@ RCPT TO and AUTH with the trigger's code (driven with smtplib as an app would), 
 from __future__ import annotations
 
 import json
-import re
 import signal
 import smtplib
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
 import httpx
 import pytest
+from process_output import start_mail_sandbox
 
 from sandbox.server import CaptureServer
 from sandbox.store import MessageStore
@@ -266,37 +264,6 @@ def test_the_readme_chaos_example_runs(pytester: pytest.Pytester) -> None:
 
 
 # --- the command line ----------------------------------------------------------------------
-
-
-def start_mail_sandbox(*flags: str) -> tuple[subprocess.Popen[str], int, str]:
-    """``python -m sandbox`` on free ports; returns the process, SMTP port and inbox URL."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "--smtp",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--db",
-            ":memory:",
-            *flags,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    printed = ""
-    for line in process.stdout:  # ends when the process exits, so this cannot hang
-        printed += line
-        if "mail kept in" in line:
-            break
-    smtp_port = re.search(r"SMTP on 127\.0\.0\.1:(\d+)", printed)
-    url = re.search(r"inbox on (http://\S+)", printed)
-    assert smtp_port and url, printed
-    return process, int(smtp_port.group(1)), url.group(1)
 
 
 def put_json(url: str, body: object) -> dict:

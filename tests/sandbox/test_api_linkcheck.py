@@ -9,10 +9,8 @@ default, yet Linux delivers a connection to it locally, so the test never leaves
 
 from __future__ import annotations
 
-import re
 import signal
 import smtplib
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -24,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from process_output import start_mail_sandbox
 
 from sandbox.server import LoopThread
 from sandbox.store import MessageStore
@@ -279,34 +278,10 @@ def test_bad_follow_value_is_400(
 
 
 def test_link_check_host_flag_of_mail_sandbox(site: Site) -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "--smtp",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--db",
-            ":memory:",
-            "--link-check-host",
-            "0.0.0.0",
-            "--link-check-host",
-            "other.example",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    process, smtp_port, url = start_mail_sandbox(
+        "--link-check-host", "0.0.0.0", "--link-check-host", "other.example"
     )
     try:
-        printed = ""
-        for line in process.stdout:  # ends if the process exits, so this cannot hang
-            printed += line
-            if "mail kept in" in line:
-                break
-        smtp_port = int(re.search(r"SMTP on 127\.0\.0\.1:(\d+)", printed).group(1))
-        url = re.search(r"inbox on (http://\S+)", printed).group(1)
         mirror = f"http://0.0.0.0:{site.port}/ok"
         with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
             client.sendmail(
