@@ -29,6 +29,8 @@ class Plan:
     probes_while_ingesting: bool
     first_fill: int
     fill_time_limit: float
+    #: How long the long run waits for the server to index what the store's API added.
+    index_wait: float
     connections: int = 10
     size: int = 4 * KB
     big_size: int = 200 * KB
@@ -57,6 +59,7 @@ class Plan:
             probes_while_ingesting=True,
             first_fill=10_000,
             fill_time_limit=55.0,
+            index_wait=40.0,
         )
 
     @classmethod
@@ -80,4 +83,5 @@ class Plan:
             probes_while_ingesting=False,
             first_fill=2_000,
             fill_time_limit=8.0,
+            index_wait=8.0,
         )

@@ -159,6 +159,21 @@ async def count_grows(base_url: str, *, by: int, time_limit: float) -> None:
     raise ProbeError(f"the mailbox did not grow by {by} within {time_limit:g} s")
 
 
+async def count_reaches(base_url: str, target: int, *, time_limit: float) -> int:
+    """Poll the mailbox's total until it holds ``target`` messages or ``time_limit`` seconds
+    pass; returns the last total seen. Mail added to the store's files by other processes
+    shows only once the server's indexer has taken it in."""
+    deadline = time.perf_counter() + time_limit
+    async with aiohttp.ClientSession() as session:
+        url = base_url + "/api/v1/messages"
+        while True:
+            total = int((await _get_json(session, url, {"limit": "1"}))["total"])
+            if total >= target or time.perf_counter() > deadline:
+                return total
+            # The indexer takes in a chunk every few milliseconds: no need to ask faster.
+            await asyncio.sleep(0.05)
+
+
 async def stored_count(base_url: str) -> int:
     """How many messages the mailbox holds."""
     async with aiohttp.ClientSession() as session:

@@ -37,6 +37,8 @@ _LIKE_COLUMNS: dict[str, tuple[str, ...]] = {
     "message-id": ("m.message_id",),
 }
 _TRIGRAM = 3
+_MATCHING = "(SELECT rowid FROM search WHERE search MATCH ?)"
+_MATCHING_ABOVE = "(SELECT rowid FROM search WHERE search MATCH ? AND rowid > ?)"
 _HAS_TAG = "EXISTS (SELECT 1 FROM tags t WHERE t.message = m.id)"
 _FLAGS = {
     ("is", "read"): "m.read = 1",
@@ -53,21 +55,26 @@ _COMPARISONS = {
 }
 
 
-def where_clause(terms: Sequence[Term]) -> tuple[list[str], list[object]]:
+def where_clause(
+    terms: Sequence[Term], *, above: int | None = None
+) -> tuple[list[str], list[object]]:
     """SQL conditions (to join with AND) and their parameters, in order.
 
     Every positive text term goes into one FTS5 MATCH, so the index is consulted once; each
-    negated one becomes its own ``NOT IN``.
+    negated one becomes its own ``NOT IN``. ``above`` keeps messages with ids above it only,
+    inside each MATCH too, where the index skips to those ids instead of reading all matches.
     """
     conditions: list[str] = []
     params: list[object] = []
     matches: list[str] = []
+    subquery = _MATCHING if above is None else _MATCHING_ABOVE
+    bound_params: list[object] = [] if above is None else [above]
     for term in terms:
         if term.field in _FTS_COLUMNS and len(str(term.value)) >= _TRIGRAM:
             expression = fts_expression(term.field, str(term.value))
             if term.negated:
-                conditions.append("m.id NOT IN (SELECT rowid FROM search WHERE search MATCH ?)")
-                params.append(expression)
+                conditions.append(f"m.id NOT IN {subquery}")
+                params += [expression, *bound_params]
             else:
                 matches.append(expression)
             continue
@@ -75,8 +82,11 @@ def where_clause(terms: Sequence[Term]) -> tuple[list[str], list[object]]:
         conditions.append(f"NOT ({condition})" if term.negated else condition)
         params.extend(values)
     if matches:
-        conditions.insert(0, "m.id IN (SELECT rowid FROM search WHERE search MATCH ?)")
-        params.insert(0, " AND ".join(matches))
+        conditions.insert(0, f"m.id IN {subquery}")
+        params[0:0] = [" AND ".join(matches), *bound_params]
+    if above is not None:
+        conditions.append("m.id > ?")
+        params.append(above)
     return conditions, params
 
 
