@@ -12,6 +12,7 @@ import binascii
 import contextlib
 import email
 import email.parser
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,9 @@ class _Utf8Headers(Compat32):
 
     def header_fetch_parse(self, name: str, value: str) -> str:
         """Return the unfolded header value with 8-bit bytes decoded as UTF-8."""
+        if value.isascii():
+            # Most headers: nothing to decode, and nothing to unfold without a line break.
+            return _FOLD.sub("", value) if "\n" in value else value
         # UnicodeError: already real text (a header set from Python, not parsed from bytes).
         with contextlib.suppress(UnicodeError):
             value = value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
@@ -178,16 +182,25 @@ def _decode_bytes(data: bytes, charset: str | None) -> str:
 
 def _addresses(msg: Message, name: str) -> list[Address]:
     """The mailboxes in every ``name`` header, display names decoded."""
-    found = []
+    found: list[Address] = []
     for value in _header_values(msg, name):
-        try:
-            pairs = getaddresses([value])
-        except _MALFORMED:
-            continue
-        for display, address in pairs:
-            if display or address:
-                found.append(Address(decode_words(display).strip(), address.strip()))
+        found += _mailboxes(value)
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _mailboxes(value: str) -> tuple[Address, ...]:
+    """The mailboxes in one address header's value (remembered: a test suite's mail comes
+    from a handful of senders to a handful of recipients, and this is the costliest header)."""
+    try:
+        pairs = getaddresses([value])
+    except _MALFORMED:
+        return ()
+    return tuple(
+        Address(decode_words(display).strip(), address.strip())
+        for display, address in pairs
+        if display or address
+    )
 
 
 def _blind_copies(envelope_to: Sequence[str], visible: list[Address]) -> list[Address]:
@@ -238,8 +251,9 @@ def _tags(msg: Message) -> list[str]:
     return tags
 
 
-def _walk(msg: Message) -> Iterator[tuple[Message, str]]:
-    """Leaf parts with their parent's content type, depth first, without recursion.
+def _walk(msg: Message) -> Iterator[tuple[Message, str, str]]:
+    """Leaf parts with their own and their parent's content type, depth first, without
+    recursion.
 
     Attached messages (message/rfc822) are leaves: their content belongs to the attachment.
     """
@@ -254,7 +268,7 @@ def _walk(msg: Message) -> Iterator[tuple[Message, str]]:
             children = [child for child in payload if isinstance(child, Message)]
             stack.extend((child, ctype) for child in reversed(children))
         else:
-            yield part, parent_type
+            yield part, ctype, parent_type
 
 
 def _content_type(part: Message) -> str:
@@ -268,9 +282,9 @@ def _read_body(msg: Message, parsed: ParsedMessage) -> None:
     """Count attachments and inline parts and collect the text to index and the snippet."""
     plain: list[str] = []
     html: list[str] = []
-    for part, parent_type in _walk(msg):
+    for part, ctype, parent_type in _walk(msg):
         try:
-            kind = _classify(part, parent_type)
+            kind = _classify(part, ctype, parent_type)
         except _MALFORMED:
             kind = "attachment"
         if kind == "attachment":
@@ -286,17 +300,16 @@ def _read_body(msg: Message, parsed: ParsedMessage) -> None:
     parsed.snippet = make_snippet(text[: SNIPPET_LENGTH * 8])
 
 
-def _classify(part: Message, parent_type: str) -> str:
+def _classify(part: Message, ctype: str, parent_type: str) -> str:
     """``"text/plain"`` or ``"text/html"`` for body text, else ``"inline"`` or ``"attachment"``."""
-    ctype = _content_type(part)
     disposition = part.get_content_disposition()
-    filename = part.get_filename()
     if disposition == "attachment" or ctype == "message/rfc822":
         return "attachment"
     if ctype.startswith("multipart/"):
         # Its boundary was never found, so the parser left the body as one block of text.
         return "text/plain"
-    if ctype in ("text/plain", "text/html") and not filename:
+    # Only a text part's name matters (a named one is an attachment); reading it costs.
+    if ctype in ("text/plain", "text/html") and not part.get_filename():
         return ctype
     if disposition == "inline" or (parent_type == "multipart/related" and part["Content-ID"]):
         return "inline"
