@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from sandbox.store.base import Address
 from sandbox.store.parse import ParsedMessage, summarize
+from sandbox.store.sqlite_schema import bump_generation
 
 logger = logging.getLogger(__name__)
 
@@ -341,6 +342,7 @@ class MailIndex:
         ).fetchone():
             return 0, oldest_kept
         pruned = conn.execute("DELETE FROM messages WHERE id < ?", (oldest_kept,)).rowcount
+        bump_generation(conn)
         conn.execute("DELETE FROM raw WHERE id < ?", (oldest_kept,))
         conn.execute("DELETE FROM tags WHERE message < ?", (oldest_kept,))
         conn.execute("DELETE FROM search WHERE rowid < ?", (oldest_kept,))

@@ -54,9 +54,11 @@ from sandbox.store.base import (
 from sandbox.store.indexer import Indexer
 from sandbox.store.mail_index import IndexerSettings, Progress, parse_staged
 from sandbox.store.search import Term, parse_query
+from sandbox.store.sqlite_pages import MatchCache, matching, page_rows
 from sandbox.store.sqlite_query import where_clause
 from sandbox.store.sqlite_schema import (
     INCOMING_SUFFIX,
+    bump_generation,
     create_search_table,
     migrate,
     newest_id,
@@ -78,8 +80,6 @@ _MAX_PARAMS = 995
 _STAGE_COLUMNS = 5
 _STAGE_ROW = "(?, ?, ?, ?, ?)"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# SQLite's integers are 64-bit; a client's absurd offset is past the end either way.
-_MAX_OFFSET = 2**63 - 1
 _SUMMARY_COLUMNS = (
     "m.id, m.uid, m.created, m.read, m.message_id, m.sender, m.to_, m.cc, m.bcc, m.reply_to, "
     "m.return_path, m.subject, m.date, m.size, m.attachments, m.inline, m.snippet"
@@ -169,6 +169,7 @@ class SQLiteStore(MessageStore):
         self._queue: queue.SimpleQueue[_Add | _Call | _Notify | _Stop] = queue.SimpleQueue()
         self._local = threading.local()
         self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
+        self._matches = MatchCache()
         # _acknowledged: the newest id committed to the incoming file; _indexed: every id up
         # to it is indexed. Reads wait on this condition for the second to reach the first.
         self._index_state = threading.Condition()
@@ -488,31 +489,20 @@ class SQLiteStore(MessageStore):
     def _page(self, terms: list[Term], start: int, limit: int, after: str | None) -> Page:
         start = max(0, int(start))
         limit = max(1, min(int(limit), PAGE_LIMIT))
-        conditions, params = where_clause(terms)
         with self._snapshot() as conn:
+            floor = None
             if after is not None:
                 # Before anything else reads the mailbox file; see _find_rowid.
-                rowid = _find_rowid(conn, after)
-                if rowid is None:
+                floor = _find_rowid(conn, after)
+                if floor is None:
                     raise KeyError(after)
-                conditions.append("m.id > ?")
-                params.append(rowid)
-            total, unread = _counts(conn)
-            where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-            if where:
-                matched, matched_unread = conn.execute(
-                    f"SELECT count(*), coalesce(sum(m.read = 0), 0) FROM messages m {where}",  # noqa: S608
-                    params,
-                ).fetchone()
-            else:
-                matched, matched_unread = total, unread
-            rows = conn.execute(
-                f"SELECT {_SUMMARY_COLUMNS} FROM messages m {where} "  # noqa: S608
-                "ORDER BY m.id DESC LIMIT ? OFFSET ?",
-                [*params, limit, min(start, _MAX_OFFSET)],
-            ).fetchall()
+            everything = matching(conn, self._matches, [], None)
+            found = everything
+            if terms or floor is not None:
+                found = matching(conn, self._matches, terms, floor)
+            rows = page_rows(conn, _SUMMARY_COLUMNS, terms, floor, found, start, limit)
             messages = _summaries(conn, rows)
-        return Page(total, unread, matched, matched_unread, start, messages)
+        return Page(everything.count, everything.unread, found.count, found.unread, start, messages)
 
     @contextmanager
     def _snapshot(self, *, indexed: bool = True) -> Iterator[sqlite3.Connection]:
@@ -708,6 +698,8 @@ class SQLiteStore(MessageStore):
         try:
             conn.execute("BEGIN IMMEDIATE")
             result = operation(conn)
+            # Counts remembered for searches (sqlite_pages) stop holding.
+            bump_generation(conn, "mailbox")
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             _rollback(conn)

@@ -7,6 +7,7 @@ and LIKE patterns escape ``%``, ``_`` and ``\\``, so no query can cause an SQL e
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sandbox.store.search import Term
@@ -55,39 +56,56 @@ _COMPARISONS = {
 }
 
 
-def where_clause(
-    terms: Sequence[Term], *, above: int | None = None
-) -> tuple[list[str], list[object]]:
-    """SQL conditions (to join with AND) and their parameters, in order.
+@dataclass(slots=True)
+class Where:
+    """A search as SQL over ``messages m``: the positive FTS5 expression, if any, apart from
+    the other conditions (to join with AND) and their parameters, in order."""
 
-    Every positive text term goes into one FTS5 MATCH, so the index is consulted once; each
-    negated one becomes its own ``NOT IN``. ``above`` keeps messages with ids above it only,
-    inside each MATCH too, where the index skips to those ids instead of reading all matches.
+    match: str | None
+    conditions: list[str]
+    params: list[object]
+
+
+def where_parts(terms: Sequence[Term], *, above: int | None = None) -> Where:
+    """``terms`` as a ``Where``; ``above`` keeps messages with ids above it only.
+
+    Every positive text term goes into the one FTS5 expression, so the index is consulted
+    once; each negated one becomes its own ``NOT IN``, bounded by ``above`` inside too, where
+    the index skips to those ids instead of reading all its matches.
     """
     conditions: list[str] = []
     params: list[object] = []
     matches: list[str] = []
     subquery = _MATCHING if above is None else _MATCHING_ABOVE
-    bound_params: list[object] = [] if above is None else [above]
     for term in terms:
         if term.field in _FTS_COLUMNS and len(str(term.value)) >= _TRIGRAM:
             expression = fts_expression(term.field, str(term.value))
             if term.negated:
                 conditions.append(f"m.id NOT IN {subquery}")
-                params += [expression, *bound_params]
+                params += [expression] if above is None else [expression, above]
             else:
                 matches.append(expression)
             continue
         condition, values = _condition(term)
         conditions.append(f"NOT ({condition})" if term.negated else condition)
         params.extend(values)
-    if matches:
-        conditions.insert(0, f"m.id IN {subquery}")
-        params[0:0] = [" AND ".join(matches), *bound_params]
     if above is not None:
         conditions.append("m.id > ?")
         params.append(above)
-    return conditions, params
+    return Where(" AND ".join(matches) if matches else None, conditions, params)
+
+
+def where_clause(
+    terms: Sequence[Term], *, above: int | None = None
+) -> tuple[list[str], list[object]]:
+    """SQL conditions over ``messages m`` (to join with AND) and their parameters, in order:
+    ``where_parts`` with the FTS5 expression as one more condition, first."""
+    where = where_parts(terms, above=above)
+    if where.match is None:
+        return where.conditions, where.params
+    subquery = _MATCHING if above is None else _MATCHING_ABOVE
+    bound: list[object] = [] if above is None else [above]
+    return [f"m.id IN {subquery}", *where.conditions], [where.match, *bound, *where.params]
 
 
 def fts_expression(field: str, value: str) -> str:

@@ -14,8 +14,8 @@ from sandbox.store.base import StoreError
 
 #: Version 2 receives mail through the incoming file. Version 1 files (no incoming file) are
 #: upgraded in place; the bump keeps an older version, which would not see mail waiting in the
-#: incoming file, from opening a version 2 mailbox.
-SCHEMA_VERSION = 2
+#: incoming file, from opening a version 2 mailbox. Version 3 adds the change generation.
+SCHEMA_VERSION = 3
 INCOMING_VERSION = 1
 INCOMING_SUFFIX = "-incoming"
 
@@ -68,6 +68,16 @@ CREATE TABLE tags (
 CREATE INDEX tags_name ON tags (name);
 """
 
+# One row: raised by every change to messages already indexed (flags, tags, deletions,
+# pruning), in the same transaction, so a reader can tell whether counts it remembers from an
+# earlier snapshot still hold (sandbox.store.sqlite_pages).
+_CHANGES_TABLE = """
+CREATE TABLE changes (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+)
+"""
+
 
 def create_search_table(conn: sqlite3.Connection, schema: str = "main") -> None:
     """Create the empty full-text index in the database ``schema`` of ``conn``.
@@ -93,6 +103,9 @@ def migrate(conn: sqlite3.Connection) -> None:
                     conn.execute(statement)
             create_search_table(conn)
         # From 1 to 2 the mailbox file's tables stay as they are: only the incoming file is new.
+        if version < 3:
+            conn.execute(_CHANGES_TABLE)
+            conn.execute("INSERT INTO changes (id, generation) VALUES (1, 0)")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -138,6 +151,17 @@ def prepare_incoming(conn: sqlite3.Connection, newest_id: int) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def bump_generation(conn: sqlite3.Connection, schema: str = "main") -> None:
+    """Record, inside the caller's transaction, that indexed messages changed."""
+    conn.execute(_BUMP[schema])
+
+
+_BUMP = {
+    schema: f"UPDATE {schema}.changes SET generation = generation + 1"  # noqa: S608
+    for schema in ("main", "mailbox")
+}
 
 
 def newest_id(conn: sqlite3.Connection) -> int:

@@ -23,6 +23,7 @@ import pytest
 from sandbox.store import SQLiteStore, StoreError, open_store
 from sandbox.store import mail_index as indexer_module
 from sandbox.store import sqlite as sqlite_module
+from sandbox.store.sqlite_schema import SCHEMA_VERSION
 
 SENDER = "app@example.com"
 
@@ -561,7 +562,7 @@ def test_a_version_1_mailbox_is_upgraded_keeping_its_mail(tmp_path):
         assert [s.id for s in store.list(after="old-two").messages] == [new]
 
     with closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         # Ids keep rising past the three the old version gave out and deleted.
         assert conn.execute("SELECT id FROM messages WHERE uid = ?", (new,)).fetchone()[0] == 6
 
