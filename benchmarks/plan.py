@@ -59,7 +59,7 @@ class Plan:
             probes_while_ingesting=True,
             first_fill=10_000,
             fill_time_limit=55.0,
-            index_wait=40.0,
+            index_wait=60.0,
         )
 
     @classmethod
