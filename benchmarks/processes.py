@@ -106,6 +106,21 @@ class ServerProcess:
             raise RuntimeError(f"no VmRSS for {self.name} (pid {self.pid})")
         return int(match.group(1)) * 1024
 
+    def tree_memory_bytes(self) -> tuple[int, int]:
+        """``(bytes, processes)``: proportional set size (``Pss``) summed over the server and
+        every process it started (its indexer and parser), so that memory shared between them
+        is counted once; ``VmRSS`` where the kernel has no ``smaps_rollup``."""
+        pids = [self.pid, *_descendants(self.pid)]
+        total = 0
+        for pid in pids:
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                rollup = Path(f"/proc/{pid}/status").read_text()
+            match = re.search(r"^(?:Pss|VmRSS):\s+(\d+) kB", rollup, re.MULTILINE)
+            total += int(match.group(1)) * 1024 if match else 0
+        return total, len(pids)
+
     def wait_output(self, pattern: str, *, timeout: float) -> re.Match[str]:
         """Wait until a line of the server's output matches ``pattern``; ``ServerStartError``
         if it exits or ``timeout`` seconds pass first."""
@@ -172,3 +187,24 @@ def wait_for_port(host: str, port: int, *, timeout: float = 10.0) -> None:
 def python(*args: str) -> list[str]:
     """An argv running this Python interpreter."""
     return [sys.executable, *args]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every living process below ``pid``, read from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: the fields follow the last ")".
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, waiting = [], [pid]
+    while waiting:
+        for child in children.get(waiting.pop(), []):
+            found.append(child)
+            waiting.append(child)
+    return found
