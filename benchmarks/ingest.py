@@ -191,7 +191,7 @@ def _burst_row(session: Session, server: servers.RunningServer, result: LoadResu
             time_limit=30.0,
         )
     )
-    detail = "searched with to:DOMAIN, polled back to back"
+    detail = f"searched with to:DOMAIN every {probes.SEARCH_POLL_SECONDS * 1000:g} ms"
     if seconds is None:
         detail = "not all searchable within 30 s"
     session.say(f"{label}: {seconds}")
