@@ -90,12 +90,14 @@ WRITER_PRAGMAS = frozenset({"max_page_count", "page_count", "query_only"})
 #: as long as the index keeps moving: it gives up (and answers from the index as it stands)
 #: once nothing was indexed for this long, as when the indexer is stuck or restarting.
 INDEX_STALL_SECONDS = 5.0
-#: How far behind the index may be for a list or search to wait for it. A test suite's mail,
-#: even a burst of hundreds, is indexed within a second and every read finds it; a flood
-#: faster than the indexer (thousands a second from parallel CI jobs) leaves the index
-#: seconds behind, and then reads answer at once from what is indexed rather than hang the
-#: inbox and the API for as long. Changes by search (delete, mark read) always wait.
-READ_BACKLOG = 1000
+#: A list or search that waits for the index stops waiting, and reads what is indexed so far,
+#: when mail keeps pouring in meanwhile: once ``FLOOD_ARRIVALS`` more messages arrived since
+#: it began while more than ``READ_BACKLOG`` of those before it still wait. A burst that has
+#: ended (a test suite's thousands, then a list) is always waited for, and the index catches up
+#: with it; a flood from parallel CI jobs, thousands a second for as long as they run, would
+#: otherwise hang the inbox and the API for seconds. Changes by search always wait.
+READ_BACKLOG = 200
+FLOOD_ARRIVALS = 5
 _T = TypeVar("_T")
 
 
@@ -179,7 +181,7 @@ class SQLiteStore(MessageStore):
         # _acknowledged: the newest id committed to the incoming file; _indexed: every id up
         # to it is indexed. Reads wait on this condition for the second to reach the first.
         self._index_state = threading.Condition()
-        self._behind = False  # reads last found the index beyond READ_BACKLOG
+        self._behind = False  # a flood made reads stop waiting (see _flooded)
         try:
             self._writer = self._open_writer()
         except BaseException:
@@ -634,6 +636,8 @@ class SQLiteStore(MessageStore):
         with self._index_state:
             self._acknowledged = newest
             waiting = newest - self._indexed
+            # A read waiting for the index looks again: see _flooded.
+            self._index_state.notify_all()
         if self.max_messages and waiting > self.max_messages:
             # Rare (a burst bigger than the mailbox), and done before the 250s, so that what
             # a client reads after its 250 is already the mailbox as it is kept.
@@ -673,34 +677,47 @@ class SQLiteStore(MessageStore):
     def _await_index(self, *, reading: bool = False) -> None:
         """Wait until every message acknowledged so far is indexed (see ``INDEX_STALL_SECONDS``).
 
-        A read (``reading``) waits only while the index keeps up: behind a backlog of more
-        than ``READ_BACKLOG`` messages it reads the index as it stands (see there).
+        A read (``reading``) stops waiting in a flood (see ``READ_BACKLOG``) and reads the
+        index as it stands.
         """
         if threading.current_thread() is self._thread:
             return  # a listener reading: new messages must not wait for it
         with self._index_state:
             target = self._acknowledged
-            if reading and target - self._indexed > READ_BACKLOG:
-                if not self._behind:
-                    logger.info(
-                        "mail store %s: more than %d messages wait to be indexed; lists and "
-                        "searches show the index as it stands until it catches up",
-                        self.path,
-                        READ_BACKLOG,
-                    )
-                self._behind = True
-                return
-            self._behind = False
+            before, moved = self._indexed, time.monotonic()
             while self._indexed < target and not self._closed:
-                before = self._indexed
-                self._index_state.wait(INDEX_STALL_SECONDS)
-                if self._indexed == before and not self._closed:
+                if reading and self._flooded(target):
+                    return
+                # Woken by progress of the index or by new mail (for _flooded).
+                if self._indexed != before:
+                    before, moved = self._indexed, time.monotonic()
+                left = moved + INDEX_STALL_SECONDS - time.monotonic()
+                if left <= 0:
                     logger.warning(
                         "mail store %s: the index has not moved for %g s; reading it as it is",
                         self.path,
                         INDEX_STALL_SECONDS,
                     )
                     return
+                self._index_state.wait(left)
+            if reading and self._behind:
+                self._behind = False
+                logger.info("mail store %s: the index has caught up", self.path)
+
+    def _flooded(self, target: int) -> bool:
+        """Whether mail pours in faster than it is indexed, for a read waiting for ``target``
+        (``_index_state`` held); says so in the log when a flood begins."""
+        flooded = (
+            self._acknowledged - target >= FLOOD_ARRIVALS and target - self._indexed > READ_BACKLOG
+        )
+        if flooded and not self._behind:
+            self._behind = True
+            logger.info(
+                "mail store %s: mail arrives faster than it is indexed; lists and searches "
+                "show what is indexed so far until the index catches up",
+                self.path,
+            )
+        return flooded
 
     def _perform(self, job: _Call) -> None:
         if not job.future.set_running_or_notify_cancel():
