@@ -678,15 +678,13 @@ class SQLiteStore(MessageStore):
         """Wait until every message acknowledged so far is indexed (see ``INDEX_STALL_SECONDS``).
 
         A read (``reading``) stops waiting in a flood (see ``READ_BACKLOG``) and reads the
-        index as it stands; once one has, the others do not wait either until the index is
-        back within ``READ_BACKLOG``.
+        index as it stands. Each read finds the flood for itself, by mail arriving while it
+        waits: one that comes after the flood has ended waits for everything before it.
         """
         if threading.current_thread() is self._thread:
             return  # a listener reading: new messages must not wait for it
         with self._index_state:
             target = self._acknowledged
-            if reading and self._behind and target - self._indexed > READ_BACKLOG:
-                return  # the flood goes on, or the index is still catching up with it
             before, moved = self._indexed, time.monotonic()
             while self._indexed < target and not self._closed:
                 if reading and self._flooded(target):
