@@ -357,6 +357,10 @@ def spawn_python(function: str, args: list[str], ends: tuple[Connection, ...]):
         pass_fds=fds,
         stdin=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": path},
+        # Out of the server's process group: Ctrl-C in a terminal (or a signal to the whole
+        # group) is for the server, which stops its children through their pipes; a child
+        # killed by it would be restarted while the server shuts down.
+        start_new_session=True,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import smtplib
@@ -36,6 +37,8 @@ def mail_sandbox(*args: str) -> Iterator[Running]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Its own process group, as in a terminal: a test may signal all of it (see below).
+        start_new_session=True,
     )
     try:
         reader = ProcessOutput(process)
@@ -75,6 +78,18 @@ def test_ctrl_c_stops_cleanly(tmp_path):
         assert running.process.wait(timeout=20) == 0
         rest = running.output.rest()
     assert "Traceback" not in rest
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_its_whole_process_group_stops_it_cleanly(tmp_path, signum):
+    # Ctrl-C in a terminal (and `nox -s sandbox` stopping it) signals the indexer too.
+    with mail_sandbox("--db", str(tmp_path / "mail.db")) as running:
+        send(running.smtp_port, "before the stop")
+        os.killpg(running.process.pid, signum)
+        assert running.process.wait(timeout=20) == 0
+        rest = running.output.rest()
+    assert "Traceback" not in rest
+    assert "ERROR" not in rest, rest
 
 
 def test_mail_survives_a_restart_with_the_same_db(tmp_path):
