@@ -167,8 +167,6 @@ class CaptureSMTP(SMTP):
             clone, reader, client_connected_cb=clone._cb_client_connected, loop=self.loop
         )
         clone.command_size_limits = collections.defaultdict(lambda: clone.command_size_limit)
-        clone._held = []
-        clone._plain = None
         return clone
 
     async def push(self, status: AnyStr) -> None:

@@ -54,7 +54,13 @@ from sandbox.store.base import (
 from sandbox.store.indexer import Indexer
 from sandbox.store.mail_index import IndexerSettings, Progress, parse_staged
 from sandbox.store.search import Term, parse_query
-from sandbox.store.sqlite_pages import MatchCache, matching, page_rows
+from sandbox.store.sqlite_pages import (
+    MatchCache,
+    mailbox_counts,
+    mailbox_state,
+    matching,
+    page_rows,
+)
 from sandbox.store.sqlite_query import where_clause
 from sandbox.store.sqlite_schema import (
     INCOMING_SUFFIX,
@@ -455,7 +461,7 @@ class SQLiteStore(MessageStore):
     def counts(self) -> tuple[int, int]:
         """``(total, unread)`` for the whole mailbox."""
         with self._snapshot() as conn:
-            return _counts(conn)
+            return mailbox_counts(conn)
 
     def all_tags(self) -> list[str]:
         """Every tag in use, sorted case-insensitively."""
@@ -466,7 +472,7 @@ class SQLiteStore(MessageStore):
     def info(self) -> StoreInfo:
         """Where the mail is kept, its size on disk, counts and tags, and deletions so far."""
         with self._snapshot() as conn:
-            total, unread = _counts(conn)
+            total, unread = mailbox_counts(conn)
             rows = conn.execute(
                 "SELECT name, count(*) FROM tags GROUP BY name ORDER BY name"
             ).fetchall()
@@ -505,10 +511,11 @@ class SQLiteStore(MessageStore):
                 floor = _find_rowid(conn, after)
                 if floor is None:
                     raise KeyError(after)
-            everything = matching(conn, self._matches, [], None)
+            state = mailbox_state(conn)
+            everything = matching(conn, self._matches, [], None, state)
             found = everything
             if terms or floor is not None:
-                found = matching(conn, self._matches, terms, floor)
+                found = matching(conn, self._matches, terms, floor, state)
             rows = page_rows(conn, _SUMMARY_COLUMNS, terms, floor, found, start, limit)
             messages = _summaries(conn, rows)
         return Page(everything.count, everything.unread, found.count, found.unread, start, messages)
@@ -809,12 +816,6 @@ def _rollback(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
     except sqlite3.Error as exc:
         logger.error("mail store: rollback failed: %s", exc)
-
-
-def _counts(conn: sqlite3.Connection) -> tuple[int, int]:
-    total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
-    unread = conn.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0]
-    return total, unread
 
 
 def _new_uids(count: int) -> list[str]:

@@ -74,12 +74,30 @@ class MatchCache:
                 self._entries.popitem(last=False)
 
 
+def mailbox_state(conn: sqlite3.Connection) -> tuple[int, int]:
+    """``(change generation, newest id)`` of the mailbox as ``conn``'s snapshot sees it."""
+    generation, newest = conn.execute(_STATE).fetchone()
+    return int(generation), int(newest)
+
+
+def mailbox_counts(conn: sqlite3.Connection) -> tuple[int, int]:
+    """``(total, unread)`` of the whole mailbox, from the smallest structures that hold them."""
+    total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+    unread = conn.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0]
+    return int(total), int(unread)
+
+
 def matching(
-    conn: sqlite3.Connection, cache: MatchCache, terms: Sequence[Term], floor: int | None
+    conn: sqlite3.Connection,
+    cache: MatchCache,
+    terms: Sequence[Term],
+    floor: int | None,
+    state: tuple[int, int],
 ) -> Matches:
     """How many messages with ids above ``floor`` match ``terms`` (all: no terms), read on
-    ``conn`` inside its read transaction, counting only what is new since the last time."""
-    generation, newest = conn.execute(_STATE).fetchone()
+    ``conn`` inside its read transaction at ``state`` (``mailbox_state``), counting only what
+    is new since the last time."""
+    generation, newest = state
     key = (tuple(terms), floor)
     known = cache.get(key)
     if known is not None and (known.generation != generation or known.upto > newest):
@@ -126,20 +144,12 @@ def page_rows(
         rows = {row[0]: row for row in conn.execute(sql, wanted)}
         return [rows[rowid] for rowid in wanted if rowid in rows]
     where = where_parts(terms, above=floor)
-    conditions = " ".join(f"AND {condition}" for condition in where.conditions)
-    paging = [limit, min(start, _MAX_OFFSET)]
-    if where.match is None:
-        sql = (
-            f"SELECT {columns} FROM messages m WHERE 1 {conditions} "  # noqa: S608
-            "ORDER BY m.id DESC LIMIT ? OFFSET ?"
-        )
-        return conn.execute(sql, [*where.params, *paging]).fetchall()
-    # The index yields its matches newest first and stops at the page: no reading them all.
-    sql = (
-        f"SELECT {columns} FROM search s JOIN messages m ON m.id = s.rowid "  # noqa: S608
-        f"WHERE s.search MATCH ? {conditions} ORDER BY s.rowid DESC LIMIT ? OFFSET ?"
-    )
-    return conn.execute(sql, [where.match, *where.params, *paging]).fetchall()
+    sql, params = _from_where(where, columns)
+    # Driven by the index, in its own order newest first, it stops at the page: no reading
+    # every match.
+    order = "m.id" if where.match is None else "s.rowid"
+    sql = f"{sql} ORDER BY {order} DESC LIMIT ? OFFSET ?"
+    return conn.execute(sql, [*params, limit, min(start, _MAX_OFFSET)]).fetchall()
 
 
 def _match_ids(
@@ -159,10 +169,7 @@ def _match_ids(
 
 def _count(conn: sqlite3.Connection, terms: Sequence[Term], above: int | None) -> tuple[int, int]:
     if not terms and above is None:
-        # Whole-mailbox counts from the smallest structures that hold them.
-        total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
-        unread = conn.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0]
-        return total, unread
+        return mailbox_counts(conn)
     sql, params = _from_where(
         where_parts(terms, above=above), "count(*), coalesce(sum(m.read = 0), 0)"
     )

@@ -95,17 +95,13 @@ def where_parts(terms: Sequence[Term], *, above: int | None = None) -> Where:
     return Where(" AND ".join(matches) if matches else None, conditions, params)
 
 
-def where_clause(
-    terms: Sequence[Term], *, above: int | None = None
-) -> tuple[list[str], list[object]]:
+def where_clause(terms: Sequence[Term]) -> tuple[list[str], list[object]]:
     """SQL conditions over ``messages m`` (to join with AND) and their parameters, in order:
     ``where_parts`` with the FTS5 expression as one more condition, first."""
-    where = where_parts(terms, above=above)
+    where = where_parts(terms)
     if where.match is None:
         return where.conditions, where.params
-    subquery = _MATCHING if above is None else _MATCHING_ABOVE
-    bound: list[object] = [] if above is None else [above]
-    return [f"m.id IN {subquery}", *where.conditions], [where.match, *bound, *where.params]
+    return [f"m.id IN {_MATCHING}", *where.conditions], [where.match, *where.params]
 
 
 def fts_expression(field: str, value: str) -> str:
