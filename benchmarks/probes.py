@@ -156,14 +156,9 @@ async def searchable_after(
 async def count_grows(base_url: str, *, by: int, time_limit: float) -> None:
     """Return once the mailbox holds ``by`` more messages than at the call (load has begun);
     ``ProbeError`` after ``time_limit`` seconds."""
-    deadline = time.perf_counter() + time_limit
-    async with aiohttp.ClientSession() as session:
-        url = base_url + "/api/v1/messages"
-        first = (await _get_json(session, url, {"limit": "1"}))["total"]
-        while time.perf_counter() < deadline:
-            if (await _get_json(session, url, {"limit": "1"}))["total"] >= first + by:
-                return
-    raise ProbeError(f"the mailbox did not grow by {by} within {time_limit:g} s")
+    target = await stored_count(base_url) + by
+    if await count_reaches(base_url, target, time_limit=time_limit) < target:
+        raise ProbeError(f"the mailbox did not grow by {by} within {time_limit:g} s")
 
 
 async def count_reaches(base_url: str, target: int, *, time_limit: float) -> int:
