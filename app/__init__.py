@@ -10,6 +10,7 @@ from app import cli, email, errors, models  # noqa: F401 - models registers the 
 from app.auth import bp as auth_bp
 from app.config import Config, ConfigError
 from app.extensions import csrf, db, login, mail
+from app.log_masking import install_token_masking
 from app.main import bp as main_bp
 from app.reset_limits import init_reset_limiter
 
@@ -27,6 +28,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.config.from_object(config_class())
+    install_token_masking(app)
     # Flask sets up its logger on first use; doing it now makes the app's INFO lines (mail sent,
     # no such account) visible in debug mode from the first request on.
     app.logger.info("Links in emails start with %s", app.config["APP_BASE_URL"])

@@ -1,11 +1,15 @@
 """Application settings, read from environment variables when an app is created."""
 
 import os
+from urllib.parse import urlsplit
 
 import click
 
 DEFAULT_ADMINS = "no-reply@microblog.example"
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+# werkzeug compares names without their port and cannot match an IPv6 literal, so "::1" is
+# listed for the day it can; the app's own links and `flask run` use 127.0.0.1.
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -129,8 +133,24 @@ class Config:
 
     @property
     def TRUSTED_HOSTS(self) -> list[str] | None:
-        """Host names Flask accepts in requests; None accepts any."""
-        return _list("TRUSTED_HOSTS") or None
+        """Host names Flask accepts in requests (others get 400); None accepts any.
+
+        By default the host of APP_BASE_URL and the loopback names: a web page whose name an
+        attacker points at 127.0.0.1 (DNS rebinding) then reaches no page of a local app.
+        ``*`` accepts any Host, for a proxy that forwards its own name.
+        """
+        names = _list("TRUSTED_HOSTS")
+        if names == ["*"]:
+            return None
+        if names:
+            return names
+        base_host = urlsplit(self.APP_BASE_URL).hostname
+        return list(dict.fromkeys([base_host, *LOOPBACK_HOSTS] if base_host else LOOPBACK_HOSTS))
+
+    @property
+    def REGISTRATION_TOKEN_TTL(self) -> int:
+        """Seconds the link that finishes a registration stays valid, and its row is kept."""
+        return _number("REGISTRATION_TOKEN_TTL", 86400, int)
 
     @property
     def MAIL_SEND_RETRIES(self) -> int:

@@ -7,6 +7,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from app.addresses import AddressError, normalize_email
 from app.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -28,25 +29,35 @@ class ResetRequestLimiter:
         }
         self._window = MovingWindowRateLimiter(MemoryStorage())
 
-    def allow(self, email: str, client: str) -> bool:
+    def allow(self, email: str, client: str, what: str = "Password reset request") -> bool:
         """Count one request; False, with one log line naming the limit, when past a limit.
 
         The client is counted first, so a client that floods one address still uses up its
-        own allowance too.
+        own allowance too. Every kind of request that emails an address a stranger typed
+        counts against the same allowance (``what`` names it in the log line), so that no
+        form can be used to flood someone's inbox.
         """
-        for kind, key in (("per-client", client), ("per-email", email.strip().lower())):
+        for kind, key in (("per-client", client), ("per-email", _address_key(email))):
             setting, items = self._limits[kind]
             for item in items:
                 if not self._window.hit(item, kind, key):
                     log.warning(
-                        "Password reset request refused, no email sent: "
-                        "%s limit of %s reached (%s)",
+                        "%s refused, no email sent: %s limit of %s reached (%s)",
+                        what,
                         kind,
                         item,
                         setting,
                     )
                     return False
         return True
+
+
+def _address_key(email: str) -> str:
+    # Every spelling of one address must use up one allowance.
+    try:
+        return normalize_email(email.strip()).lower()
+    except AddressError:
+        return email.strip().lower()
 
 
 def init_reset_limiter(app: Flask) -> None:

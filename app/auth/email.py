@@ -1,4 +1,4 @@
-"""The password reset email."""
+"""The emails of the auth blueprint: the reset link, and the two answers to a registration."""
 
 import logging
 from concurrent.futures import Future
@@ -8,11 +8,14 @@ from flask_mail import Message
 
 from app.email import build_message, deliver, run_in_background
 from app.models import User, find_user_by_email
-from app.tokens import make_reset_token
+from app.registrations import start_registration
+from app.tokens import make_registration_token, make_reset_token
 
 log = logging.getLogger(__name__)
 
 SUBJECT = "[Microblog] Reset Your Password"
+REGISTER_SUBJECT = "[Microblog] Finish Registering"
+ALREADY_REGISTERED_SUBJECT = "[Microblog] Your Address Is Already Registered"
 
 
 def request_password_reset(email: str) -> Future | None:
@@ -24,15 +27,31 @@ def request_password_reset(email: str) -> Future | None:
     return run_in_background(_send_if_registered, email)
 
 
-def reset_link(token: str) -> str:
-    """The absolute link to the reset page for ``token``.
+def request_registration(username: str, email: str, password_hash: str) -> Future | None:
+    """Email ``email`` the next step of registering ``username``; return at once.
+
+    A new address gets a link that creates the account with ``password_hash``, which waits
+    in the database meanwhile; an address with an account gets a note saying someone tried,
+    with the way to reset the password, and the hash is dropped. Both are decided and sent in
+    the background job, so the page's answer and its timing are the same either way.
+    """
+    return run_in_background(_send_registration_email, username, email, password_hash)
+
+
+def _absolute_link(endpoint: str, **values: str) -> str:
+    """The absolute link to ``endpoint`` with ``values`` (a token) in its path.
 
     It is built on APP_BASE_URL rather than the request's Host header, which a client chooses:
     otherwise a forged Host would send the victim's token to the forger's server.
     """
     # Only the path is wanted, so the host given to bind() never shows.
-    path = current_app.url_map.bind("localhost").build("auth.reset_password", {"token": token})
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
     return current_app.config["APP_BASE_URL"] + path
+
+
+def reset_link(token: str) -> str:
+    """The absolute link to the reset page for ``token``."""
+    return _absolute_link("auth.reset_password", token=token)
 
 
 def password_reset_message(user: User) -> Message:
@@ -58,3 +77,26 @@ def _send_if_registered(email: str) -> bool:
         log.info("No account uses %r, so no reset email was sent", email)
         return False
     return send_password_reset_email(user)
+
+
+def _send_registration_email(username: str, email: str, password_hash: str) -> bool:
+    owner = find_user_by_email(email)
+    if owner is None:
+        token = make_registration_token(start_registration(username, email, password_hash))
+        url = _absolute_link("auth.finish_registration", token=token)
+        subject, template, recipient = REGISTER_SUBJECT, "email/finish_registration", email
+    else:
+        # The owner's own reset page, not a link with a token: this email was asked for by
+        # whoever typed the address, who must not be able to start anything in its name.
+        url = _absolute_link("auth.reset_password_request")
+        subject, template = ALREADY_REGISTERED_SUBJECT, "email/already_registered"
+        recipient = owner.email
+    return deliver(
+        build_message(
+            subject,
+            sender=current_app.config["ADMINS"][0],
+            recipients=[recipient],
+            text_body=render_template(f"{template}.txt", username=username, url=url),
+            html_body=render_template(f"{template}.html", username=username, url=url),
+        )
+    )

@@ -1,6 +1,7 @@
 """Views of the auth blueprint."""
 
-from urllib.parse import urlsplit
+import re
+from urllib.parse import unquote
 
 from flask import (
     Response,
@@ -13,29 +14,53 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from wtforms.validators import ValidationError
 
 from app.auth import bp
-from app.auth.email import request_password_reset
-from app.auth.forms import LoginForm, RegistrationForm, ResetPasswordForm, ResetPasswordRequestForm
-from app.extensions import db
-from app.models import User, find_user_by_username
+from app.auth.email import request_password_reset, request_registration
+from app.auth.forms import (
+    FinishRegistrationForm,
+    LoginForm,
+    RegistrationForm,
+    ResetPasswordForm,
+    ResetPasswordRequestForm,
+    check_username,
+)
+from app.models import find_user_by_email, find_user_by_username, hash_password
+from app.registrations import create_account, find_pending
 from app.reset_limits import reset_limiter
-from app.tokens import verify_reset_token
+from app.tokens import verify_registration_token, verify_reset_token
 
 RESET_REQUESTED = "Check your email for the instructions to reset your password"
 RESET_DONE = "Your password has been reset."
 RESET_LINK_INVALID = "The password reset link is invalid or has expired."
 LOGIN_FAILED = "Invalid username or password"
 REGISTERED = "Congratulations, you are now a registered user!"
+REGISTRATION_SENT = "Check your email to finish registering."
+REGISTRATION_LINK_INVALID = "The registration link is invalid or has expired."
+
+# One slash, then no second slash or backslash, then printable ASCII without spaces or
+# backslashes: browsers read "//host", "/\\host", "////host" and such paths with tabs or line
+# breaks in them as another site. Paths this app builds are plain ASCII (url_for escapes).
+_SITE_PATH = re.compile(r"/(?![/\\])[\x21-\x5b\x5d-\x7e]*")
+# What a decoded form must not start with: browsers drop tabs and line breaks anywhere.
+_ANOTHER_HOST = re.compile(r"/[\t\n\r]*[/\\]")
+_UNQUOTE_ROUNDS = 3
 
 
 def _local_target(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None (no open redirect via ?next=)."""
-    if not target or "\\" in target:
+    """``target`` if it is a path on this site, else None (no open redirect via ?next=).
+
+    Its percent-decoded forms must not name another host either ("/%2F/host"), for whatever
+    decodes it once more on the way.
+    """
+    if not target or not _SITE_PATH.fullmatch(target):
         return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/"):
-        return None
+    decoded = target
+    for _ in range(_UNQUOTE_ROUNDS):
+        decoded = unquote(decoded)
+        if _ANOTHER_HOST.match(decoded):
+            return None
     return target
 
 
@@ -71,18 +96,52 @@ def logout() -> Response:
 
 @bp.route("/register", methods=["GET", "POST"])
 def register() -> Response | str:
-    """Create an account."""
+    """Start an account: the emailed link finishes it (see ``request_registration``)."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegistrationForm()
     if form.validate_on_submit():
-        user = User(username=form.username.data, email=form.email.data)
-        user.set_password(form.password.data)
-        db.session.add(user)
-        db.session.commit()
-        flash(REGISTERED)
+        email, client = form.email.data, request.remote_addr or "unknown"
+        # Hashed for taken addresses too, so that the answer takes as long for both.
+        password_hash = hash_password(form.password.data)
+        if reset_limiter(current_app).allow(email, client, "Registration"):
+            request_registration(form.username.data, email, password_hash)
+        flash(REGISTRATION_SENT)
         return redirect(url_for("auth.login"))
     return render_template("auth/register.html", title="Register", form=form)
+
+
+@bp.route("/register/<token>", methods=["GET", "POST"])
+def finish_registration(token: str) -> Response:
+    """Create the account of an emailed registration link once its button is pressed."""
+    if current_user.is_authenticated:
+        return _private(redirect(url_for("main.index")))
+    pending_id = verify_registration_token(token)
+    pending = find_pending(pending_id) if pending_id is not None else None
+    # An account with the address means the link was used already (or another link won).
+    if pending is None or find_user_by_email(pending.email) is not None:
+        flash(REGISTRATION_LINK_INVALID)
+        return _private(redirect(url_for("auth.register")))
+    try:
+        check_username(pending.username)
+    except ValidationError as exc:
+        # Taken since the link was sent: the address's owner may know, and can start again.
+        flash(str(exc))
+        return _private(redirect(url_for("auth.register")))
+    form = FinishRegistrationForm()
+    if form.validate_on_submit():
+        if create_account(pending) is None:
+            flash(REGISTRATION_LINK_INVALID)
+            return _private(redirect(url_for("auth.register")))
+        flash(REGISTERED)
+        return _private(redirect(url_for("auth.login")))
+    page = render_template(
+        "auth/finish_registration.html",
+        title="Finish Registering",
+        form=form,
+        username=pending.username,
+    )
+    return _private(make_response(page))
 
 
 @bp.route("/reset_password_request", methods=["GET", "POST"])
@@ -111,8 +170,10 @@ def reset_password(token: str) -> Response:
         return _private(redirect(url_for("auth.reset_password_request")))
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        user.set_password(form.password.data)
-        db.session.commit()
+        if not user.replace_password(form.password.data):
+            # The same link was used at the same moment elsewhere, and that use won.
+            flash(RESET_LINK_INVALID)
+            return _private(redirect(url_for("auth.reset_password_request")))
         flash(RESET_DONE)
         return _private(redirect(url_for("auth.login")))
     page = render_template("auth/reset_password.html", title="Reset Password", form=form)

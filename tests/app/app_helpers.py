@@ -38,3 +38,28 @@ def reset_link_in(message: Message) -> str:
     links = re.findall(r"https?://\S+/reset_password/[\w.-]+", message.body)
     assert len(links) == 1, message.body
     return links[0]
+
+
+def registration_link_in(message: Message) -> str:
+    """The one link in the text part of ``message`` that finishes a registration."""
+    links = re.findall(r"https?://\S+/register/[\w.-]+", message.body)
+    assert len(links) == 1, message.body
+    return links[0]
+
+
+def register(
+    client: FlaskClient,
+    username: str,
+    email: str,
+    password: str = "johns-password",
+    repeat: str | None = None,
+):
+    """Submit the registration form; returns the response (a redirect once accepted)."""
+    data = {"username": username, "email": email, "password": password}
+    data["password2"] = password if repeat is None else repeat
+    return client.post("/register", data=data)
+
+
+def finish_registration(client: FlaskClient, link: str):
+    """Press the button on the page of an emailed registration link; returns the response."""
+    return client.post(link.removeprefix(BASE_URL))

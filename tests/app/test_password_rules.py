@@ -1,9 +1,16 @@
 """Registering and resetting apply one password rule: at least 8 characters, at most 128."""
 
 import pytest
-from app_helpers import PASSWORD, USERNAME, log_in
+from app_helpers import (
+    PASSWORD,
+    USERNAME,
+    finish_registration,
+    log_in,
+    register,
+    registration_link_in,
+)
 
-from app.extensions import db
+from app.extensions import db, mail
 from app.models import User
 from app.tokens import make_reset_token
 
@@ -12,15 +19,14 @@ TOO_LONG = "Field cannot be longer than 128 characters."
 
 
 def _register(app, user, password):
-    return app.test_client().post(
-        "/register",
-        data={
-            "username": "john",
-            "email": "john@example.com",
-            "password": password,
-            "password2": password,
-        },
-    )
+    """The form's answer if it refuses ``password``, else the answer of the emailed link."""
+    client = app.test_client()
+    with mail.record_messages() as outbox:
+        response = register(client, "john", "john@example.com", password)
+    if response.status_code != 302:
+        assert outbox == []
+        return response
+    return finish_registration(client, registration_link_in(outbox[0]))
 
 
 def _reset(app, user, password):
