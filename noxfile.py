@@ -51,7 +51,10 @@ def sandbox(session: nox.Session) -> None:
     Ports: ``nox -s sandbox -- --app-port 5001 --smtp-port 2525 --http-port 8080``.
     """
     install_project(session)
-    session.run("python", "tools/run_sandbox.py", *session.posargs)
+    # On Ctrl-C nox would kill the runner within half a second, in the middle of stopping its
+    # servers, and a server slow to stop would be left running. The runner bounds its own stop
+    # (SIGKILL after a grace period), so nox waits for it.
+    session.run("python", "tools/run_sandbox.py", *session.posargs, interrupt_timeout=None)
 
 
 @nox.session(python=PYTHON)

@@ -13,17 +13,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sandbox import sendmail
+from sandbox import __version__, sendmail
 from sandbox.cli_args import DEFAULT_HTTP, DEFAULT_SMTP, parse_endpoint
-from sandbox.server import CaptureServer, Endpoint, new_event_loop
+from sandbox.server import CaptureServer, Endpoint, ListenError, new_event_loop
 from sandbox.smtp import SMTPSettings
-from sandbox.store import open_store
+from sandbox.store import StoreError, open_store
 from sandbox.tls import self_signed_context
 from sandbox.web import Credentials, WebSettings
+from sandbox.web.hosts import parse_allowed_host
 
 log = logging.getLogger("sandbox")
 
 UI_AUTH_ENV = "MAIL_SANDBOX_UI_AUTH"
+#: Where the SMTP flags' defaults come from.
+_SMTP_DEFAULTS = SMTPSettings()
 
 
 def default_db_path() -> Path:
@@ -47,6 +50,14 @@ def credentials(value: str) -> Credentials:
     """``USER:PASS`` for ``--ui-auth``; the error never repeats the value (it is a password)."""
     try:
         return Credentials.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def allowed_host(value: str) -> str:
+    """A host name or IP for ``--allow-host``, or ``*``."""
+    try:
+        return parse_allowed_host(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -88,7 +99,7 @@ def exposure_warnings(smtp: Endpoint, http: Endpoint, ui_auth: Credentials | Non
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line, as SPEC's Defaults table describes it."""
+    """The command line; each default comes from the settings it configures."""
     parser = argparse.ArgumentParser(
         prog="mail-sandbox",
         description="Capture every email an app sends (SMTP) and show it in a web inbox. "
@@ -96,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="mail-sandbox sendmail [-f FROM] [-t] [RECIPIENT ...] hands a message on "
         "standard input to a running mail-sandbox (see mail-sandbox sendmail --help).",
     )
+    parser.add_argument("--version", action="version", version=f"mail-sandbox {__version__}")
     parser.add_argument(
         "--smtp",
         type=parse_endpoint,
@@ -126,16 +138,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-size",
         type=non_negative_int,
-        default=25 * 1024 * 1024,
+        default=_SMTP_DEFAULTS.max_size,
         metavar="BYTES",
-        help="refuse bigger messages with 552 (default 26214400, 25 MiB)",
+        help="refuse bigger messages with 552 (default %(default)s, 25 MiB)",
     )
     parser.add_argument(
         "--idle-timeout",
         type=float,
-        default=300.0,
+        default=_SMTP_DEFAULTS.idle_timeout,
         metavar="SECONDS",
-        help="drop SMTP connections idle this long (default 300)",
+        help="drop SMTP connections idle this long (default %(default)g)",
+    )
+    parser.add_argument(
+        "--max-recipients",
+        type=non_negative_int,
+        default=_SMTP_DEFAULTS.max_recipients,
+        metavar="N",
+        help="accept at most N recipients per message; more get 452, 0 for no limit "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--ui-auth",
@@ -160,6 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="a host the link check may contact besides loopback ones; repeat for more "
         "(default: loopback only)",
     )
+    parser.add_argument(
+        "--allow-host",
+        dest="allowed_hosts",
+        type=allowed_host,
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the inbox and API answer to besides loopback names and the --http "
+        "address; repeat for more, or * for any (behind a proxy); other Host headers get 421",
+    )
     return parser
 
 
@@ -179,13 +209,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 async def serve(args: argparse.Namespace) -> int:
     """Run until SIGINT or SIGTERM; returns the exit status."""
     db = args.db or str(default_db_path())
-    if db != ":memory:":
-        Path(db).parent.mkdir(parents=True, exist_ok=True)
-    store = open_store(db, max_messages=args.max_messages)
+    try:
+        if db != ":memory:":
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"mail-sandbox: cannot create the folder for {db}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        store = open_store(db, max_messages=args.max_messages)
+    except (StoreError, OSError) as exc:
+        print(f"mail-sandbox: {exc}", file=sys.stderr)
+        return 2
     settings = SMTPSettings(
         max_size=args.max_size,
         idle_timeout=args.idle_timeout,
         tls_context=self_signed_context(),
+        max_recipients=args.max_recipients,
     )
     server = CaptureServer(
         store,
@@ -194,7 +233,10 @@ async def serve(args: argparse.Namespace) -> int:
         smtp_settings=settings,
         credentials=args.ui_auth,
         enable_chaos=args.enable_chaos,
-        web_settings=WebSettings(link_check_hosts=frozenset(args.link_check_hosts)),
+        web_settings=WebSettings(
+            link_check_hosts=frozenset(args.link_check_hosts),
+            allowed_hosts=frozenset([*args.allowed_hosts, args.http.host]),
+        ),
     )
     for warning in exposure_warnings(args.smtp, args.http, args.ui_auth):
         print(f"mail-sandbox: {warning}", file=sys.stderr, flush=True)
@@ -226,12 +268,15 @@ async def serve(args: argparse.Namespace) -> int:
 
 
 def _bind_error(exc: OSError, args: argparse.Namespace) -> str:
+    if not isinstance(exc, ListenError):
+        return f"cannot listen on {args.smtp} / {args.http}: {exc.strerror or exc}"
+    flag = "--smtp" if exc.service == "SMTP" else "--http"
     if exc.errno == errno.EADDRINUSE:
         return (
-            f"cannot listen: an address is already in use ({args.smtp} for SMTP or {args.http} "
-            "for the inbox); is another mail-sandbox running? Choose others with --smtp/--http."
+            f"cannot listen on {exc.endpoint} for {exc.service}: the address is already in use; "
+            f"is another mail-sandbox running? Choose another with {flag}."
         )
-    return f"cannot listen on {args.smtp} / {args.http}: {exc.strerror or exc}"
+    return f"cannot listen on {exc.endpoint} for {exc.service}: {exc.strerror or exc}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

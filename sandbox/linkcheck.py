@@ -2,16 +2,16 @@
 
 The answer has Mailpit's link-check shape: ``{"Errors": n, "Links": [{"URL", "StatusCode",
 "Status"}]}``. A link check is a request made on behalf of whoever sent the email, so it must
-never become a way to reach arbitrary hosts: only loopback addresses, ``localhost`` and hosts the
-developer listed are contacted. That decision is made from the URL's host as written, before any
-DNS lookup, because a resolved name can change between the check and the connection. Redirects
+never become a way to reach arbitrary hosts: only loopback addresses, ``localhost`` (and names
+under it) and hosts the developer listed are contacted. That decision is made from the URL's host
+as written, before any DNS lookup, because a resolved name can change between the check and the
+connection; loopback names are then connected to without any lookup at all. Redirects
 are followed by hand, one hop at a time, so every hop is checked the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Iterable
 from html.parser import HTMLParser
 from http import HTTPStatus
@@ -20,6 +20,7 @@ import aiohttp
 from yarl import URL
 
 from sandbox.client import find_links
+from sandbox.hostnames import LoopbackResolver, is_loopback_host, normalize_host
 
 DEFAULT_MAX_LINKS = 50
 MAX_REDIRECTS = 3
@@ -76,32 +77,15 @@ def extract_links(text: str, html: str, follow_images: bool) -> list[str]:
 
 
 def is_allowed_host(host: str | None, allowed_hosts: Iterable[str]) -> bool:
-    """Whether a URL host may be contacted: ``localhost``, a loopback IP, or an allowed host.
+    """Whether a URL host may be contacted: a loopback name or IP, or an allowed host.
 
-    Decided from the text alone; a name other than ``localhost`` is never resolved to find out.
+    Decided from the text alone; no name is ever resolved to find out.
     """
     if not host:
         return False
-    name = host.lower().removesuffix(".").strip("[]")
-    if name == "localhost" or name in {_normalize_host(h) for h in allowed_hosts}:
+    if is_loopback_host(host):
         return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
-def _normalize_host(host: str) -> str:
-    """An allowed host as the URL parser spells it (lower case, IDNA), for comparison."""
-    host = host.strip().lower().removesuffix(".").strip("[]")
-    try:
-        raw = URL.build(scheme="http", host=host).raw_host
-    except ValueError:
-        return host
-    return (raw or host).strip("[]")
+    return normalize_host(host) in {normalize_host(h) for h in allowed_hosts}
 
 
 async def check_links(
@@ -129,15 +113,16 @@ async def check_links(
     * ``Errors`` counts links that answered 400 or more or could not be reached; skipped
       links are not errors.
 
-    A ``session`` passed in is used as it is (it must not use a proxy); otherwise one is made
-    and closed here.
+    A ``session`` passed in is used as it is (it must not use a proxy, and should resolve
+    through ``LoopbackResolver``); otherwise one is made and closed here.
     """
     own_session = session is None
     if session is None:
         session = aiohttp.ClientSession(
-            # The system resolver (getaddrinfo, so /etc/hosts for localhost) even where aiodns
-            # is installed: lookups then behave as the app's own do and stay observable.
-            connector=aiohttp.TCPConnector(resolver=aiohttp.ThreadedResolver()),
+            # Loopback names never reach a resolver (the system's would ask DNS about some);
+            # other allowed hosts go to getaddrinfo even where aiodns is installed, so their
+            # lookups behave as the app's own do and stay observable.
+            connector=aiohttp.TCPConnector(resolver=LoopbackResolver(aiohttp.ThreadedResolver())),
             trust_env=False,  # never an environment proxy: it would be a non-loopback host
             headers={"User-Agent": USER_AGENT},
             cookie_jar=aiohttp.DummyCookieJar(),

@@ -1,10 +1,13 @@
 """The full view of one captured message: bodies, headers, inline parts and attachments.
 
-Only the message being shown is parsed here, with ``email`` and ``policy.default``; the list and
-search never come this way. Parts are numbered as Mailpit numbers them (its parser, enmime, calls
-the root "0", the root's children "1", "2", ... and their children "2.1", "2.2", ...), so clients
-written for Mailpit can fetch ``/part/{PartID}`` unchanged. Captured mail is often broken, so
-nothing in this module raises on bad input: each part falls back to what could be read.
+Only the message being shown is parsed here; the list and search never come this way. The tree
+is built with the legacy ``compat32`` policy, whose headers stay plain text until read (the
+default policy parses every Content-Type it meets, 0.4 ms each: seconds for a message of many
+parts), within the caps of ``sandbox.message_limits``; the headers shown are decoded one by
+one. Parts are numbered as Mailpit numbers them (its parser, enmime, calls the root "0", the
+root's children "1", "2", ... and their children "2.1", "2.2", ...), so clients written for
+Mailpit can fetch ``/part/{PartID}`` unchanged. Captured mail is often broken, so nothing in
+this module raises on bad input: each part falls back to what could be read.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import HeaderRegistry
-from email.message import EmailMessage, Message
-from email.parser import BytesParser
+from email.message import Message
 from email.utils import parsedate_to_datetime
+
+from sandbox.message_limits import MAX_PARTS, cut_value, parse_bounded
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +120,9 @@ def get_part(raw: bytes, part_id: str) -> tuple[str, str, bytes] | None:
     return None
 
 
-def _parse(raw: bytes) -> EmailMessage | None:
+def _parse(raw: bytes) -> Message | None:
     try:
-        return BytesParser(policy=policy.default).parsebytes(raw)
+        return parse_bounded(raw, policy.compat32)
     except RecursionError:
         log.warning("message nested too deeply to parse; showing it as text")
         return None
@@ -133,14 +137,16 @@ def _leaves_breadth_first(message: Message) -> Iterator[_Leaf]:
         yield _Leaf("0", message, "")
         return
     queue: deque[tuple[str, Message, int]] = deque([("", message, 0)])
-    while queue:
+    leaves = 0
+    while queue and leaves < MAX_PARTS:
         prefix, container, depth = queue.popleft()
         parent_type = container.get_content_type()
         for index, child in enumerate(_children(container), start=1):
             part_id = f"{prefix}.{index}" if prefix else str(index)
             if _is_container(child) and depth + 1 < MAX_DEPTH:
                 queue.append((part_id, child, depth + 1))
-            else:
+            elif leaves < MAX_PARTS:
+                leaves += 1
                 yield _Leaf(part_id, child, parent_type)
 
 
@@ -259,7 +265,12 @@ def _filename(part: Message) -> str:
         return ""
     if isinstance(name, tuple):
         name = name[2]
-    return _clean(str(name)).strip()
+    if "\r" in name or "\n" in name:
+        # Only an RFC 2231 name can hold line breaks, already decoded: they are characters of
+        # the name (made safe where it is offered for download), not a folded header.
+        return cut_value(name).strip()
+    # compat32 leaves RFC 2047 encoded words (a common way to send a non-ASCII name) as sent.
+    return _header_text("filename", str(name)).strip()
 
 
 def _content_id(part: Message) -> str:
@@ -284,7 +295,7 @@ def _headers(message: Message) -> dict[str, list[str]]:
 
 def _header_text(name: str, value: str) -> str:
     # Unfolded as Mailpit's Go parser does: each line break and its indent become one space.
-    value = _FOLD.sub(" ", value.rstrip("\r\n"))
+    value = cut_value(_FOLD.sub(" ", value.rstrip("\r\n")))
     try:
         text = str(_HEADER_TEXT(name, value))
     except (ValueError, TypeError, IndexError, LookupError):

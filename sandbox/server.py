@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.streams import StreamReader
 
 from sandbox.chaos import ChaosControl
 from sandbox.smtp import SMTPSettings, smtp_factory
@@ -39,6 +42,45 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     except ImportError:
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()
+
+
+class ListenError(OSError):
+    """A listener that could not bind: ``service`` (``"SMTP"`` or ``"inbox"``) and its endpoint.
+
+    Only the failing listener is named, so that a user frees or changes the right port.
+    """
+
+    def __init__(self, service: str, endpoint: Endpoint, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.service = service
+        self.endpoint = endpoint
+
+
+class _UnreadBodies:
+    """Connections that answered a request without reading all of its body (a 413, say).
+
+    aiohttp then reads and discards the rest for up to ten seconds ("lingering close"), so that
+    a client still sending gets to read the answer instead of a reset; a stop would wait for
+    that. Stopping closes these connections at once: nobody is left to read what they send.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[object, StreamReader] = {}
+
+    async def note(self, request: web.BaseRequest, _response: web.StreamResponse) -> None:
+        self._pending = {
+            protocol: body
+            for protocol, body in self._pending.items()
+            if not body.is_eof() and protocol.transport is not None
+        }
+        if not request.content.is_eof():
+            self._pending[request.protocol] = request.content
+
+    async def close(self, _app: web.Application) -> None:
+        for protocol, body in self._pending.items():
+            if not body.is_eof():
+                protocol.force_close()
+        self._pending.clear()
 
 
 class CaptureServer:
@@ -76,7 +118,7 @@ class CaptureServer:
         self.http: Endpoint | None = None
 
     async def start(self) -> None:
-        """Bind both listeners; raises ``OSError`` when a port is taken, leaving nothing open."""
+        """Bind both listeners; a port taken raises ``ListenError`` and leaves nothing open."""
         loop = asyncio.get_running_loop()
         app = create_web_app(
             self.store,
@@ -85,16 +127,28 @@ class CaptureServer:
             stats=self.stats,
             settings=self._web_settings,
         )
-        runner = web.AppRunner(app, access_log=None)
+        unread = _UnreadBodies()
+        app.on_response_prepare.append(unread.note)
+        # After the app's own shutdown handlers, which end event streams and waiters.
+        app.on_shutdown.append(unread.close)
+        runner = web.AppRunner(app, access_log=None, logger=_REQUEST_LOG)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._http_endpoint.host, self._http_endpoint.port)
-            await site.start()
-            self._smtp_server = await loop.create_server(
-                smtp_factory(self.store, self._smtp_settings, chaos=self.chaos, stats=self.stats),
-                self._smtp_endpoint.host,
-                self._smtp_endpoint.port,
-            )
+            try:
+                await site.start()
+            except OSError as exc:
+                raise ListenError("inbox", self._http_endpoint, exc) from exc
+            try:
+                self._smtp_server = await loop.create_server(
+                    smtp_factory(
+                        self.store, self._smtp_settings, chaos=self.chaos, stats=self.stats
+                    ),
+                    self._smtp_endpoint.host,
+                    self._smtp_endpoint.port,
+                )
+            except OSError as exc:
+                raise ListenError("SMTP", self._smtp_endpoint, exc) from exc
         except BaseException:
             await runner.cleanup()
             raise
@@ -122,6 +176,25 @@ class CaptureServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+class _MalformedRequestLine(logging.Filter):
+    """One INFO line, no traceback, for a request aiohttp could not parse (a missing Host, a
+    bad header, something that is not HTTP): the client's fault, answered with 400, and not a
+    failure of the inbox to report as an ERROR."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = record.exc_text = None
+            record.msg = f"{record.msg}: %s"
+            record.args = (*(record.args or ()), exc.message or type(exc).__name__)
+        return True
+
+
+_REQUEST_LOG = logging.getLogger("sandbox.web.requests")
+_REQUEST_LOG.addFilter(_MalformedRequestLine())
 
 
 class LoopThread:

@@ -1,13 +1,14 @@
 """``nox -s sandbox``: the app, the capture server and its inbox together, until Ctrl-C.
 
 Runs ``mail-sandbox`` and ``flask run`` as child processes wired to each other, creates the
-database and the demo user, prints the URLs and credentials, and on Ctrl-C or SIGTERM stops
-both children, leaving nothing running.
+database and the demo user, prints the URLs and credentials, and on Ctrl-C, SIGTERM or SIGHUP
+stops both children, leaving nothing running.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import os
 import secrets
@@ -36,10 +37,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def _die_with_parent() -> None:
-    # Linux: the child gets SIGTERM if this launcher dies, even by SIGKILL, so no orphan stays.
+    # Linux: the child is killed if this launcher dies without stopping it (killed itself, say).
+    # SIGKILL, not SIGTERM: a server that hangs while stopping ignores a SIGTERM and would stay
+    # behind holding its ports, with no one left to escalate.
     pr_set_pdeathsig = 1
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -65,6 +68,11 @@ def secret_key() -> str:
 def port_is_free(host: str, port: int) -> bool:
     """Whether nothing listens on ``host:port``."""
     with socket.socket() as probe:
+        if os.name == "posix":
+            # As the servers bind: connections a stopped server left in TIME_WAIT do not stop a
+            # new one from listening, so they must not make the port look taken either.
+            # (Windows' SO_REUSEADDR would let us bind over a live listener.)
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -87,18 +95,35 @@ def wait_until_listening(
     return False
 
 
-def stop(children: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM every child, wait, and SIGKILL whatever is still there."""
+def watch(children: list[subprocess.Popen[bytes]], stopping: threading.Event) -> int:
+    """Wait until ``stopping`` is set (0) or a child exits by itself (1)."""
+    while not stopping.is_set():
+        if any(child.poll() is not None for child in children):
+            print("sandbox: a server exited; stopping the other.", file=sys.stderr)
+            return 1
+        stopping.wait(0.5)
+    print("\nsandbox: stopping...", flush=True)
+    return 0
+
+
+def stop(children: list[subprocess.Popen[bytes]], grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM every child, give them ``grace`` seconds together, SIGKILL whatever is left."""
     for child in children:
         if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
+            _signal_group(child, signal.SIGTERM)
+    deadline = time.monotonic() + grace
     for child in children:
         try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
+            _signal_group(child, signal.SIGKILL)
             child.wait()
+
+
+def _signal_group(child: subprocess.Popen[bytes], signum: int) -> None:
+    # The child may have exited since it was last looked at.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signum)
 
 
 def main(argv: list[str]) -> int:
@@ -144,7 +169,8 @@ def main(argv: list[str]) -> int:
     )
 
     stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP: the terminal closed; the servers must not outlive it.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stopping.set())
 
     children = [
@@ -179,13 +205,7 @@ def main(argv: list[str]) -> int:
             "\n  Press Ctrl-C to stop.\n",
             flush=True,
         )
-        while not stopping.is_set():
-            if any(child.poll() is not None for child in children):
-                print("sandbox: a server exited; stopping the other.", file=sys.stderr)
-                return 1
-            stopping.wait(0.5)
-        print("\nsandbox: stopping...", flush=True)
-        return 0
+        return watch(children, stopping)
     finally:
         stop(children)
 

@@ -107,7 +107,10 @@ class MessageStore(abc.ABC):
     """A durable mailbox.
 
     Methods are blocking and thread-safe: callers on an event loop run them in a thread
-    (``asyncio.to_thread``), except ``add``, which returns at once with a future.
+    (``asyncio.to_thread``), except ``add``, which returns at once with a future. Any input is
+    taken: an ID that names no message, whatever its characters, is an unknown ID, and text
+    the database cannot encode (lone surrogates, from bytes that were not UTF-8) is kept with
+    U+FFFD in their place. A failure inside the store fails that one call with ``StoreError``.
     """
 
     @abc.abstractmethod

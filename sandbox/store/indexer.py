@@ -21,7 +21,6 @@ import json
 import logging
 import multiprocessing
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -96,7 +95,7 @@ def serve(
                 else:
                     # Another store's indexer works on these files: watch it instead.
                     step, more = index.observe(), False
-            except sqlite3.Error as exc:
+            except Exception as exc:  # noqa: BLE001 - sqlite3.Error or worse: retried either way
                 if not failing:
                     logger.error("mail store %s: indexing failed, retrying: %s", settings.path, exc)
                 failing = more = True
@@ -271,14 +270,16 @@ class Indexer:
                 logger.error(
                     "mail store %s: the indexer stopped; starting it again", self.settings.path
                 )
-                if time.monotonic() - started < RESTART_PAUSE_SECONDS:
-                    time.sleep(RESTART_PAUSE_SECONDS)
-                with self._lock:
-                    if self._stopping:
-                        return
-                    self._reap()
-                    progress = self._launch()
-                started = time.monotonic()
+                restarted = self._restart(started)
+                if restarted is None:
+                    return
+                progress, started = restarted, time.monotonic()
+                continue
+            except Exception as exc:  # noqa: BLE001 - a report lost; the next one covers it
+                # Reports are cumulative (``upto``): a lost one only delays the next wake-up.
+                logger.error(
+                    "mail store %s: unreadable indexer report: %s", self.settings.path, exc
+                )
                 continue
             with self._lock:
                 # Each report answers the wake-ups before it; mail committed since it was
@@ -290,6 +291,27 @@ class Indexer:
                 self._on_progress(step)
             except Exception:
                 logger.exception("mail store: handling the indexer's progress failed")
+
+    def _restart(self, started: float) -> Connection | None:
+        """A new worker after one ended; None once stopping. Keeps trying while starting one
+        fails (no memory or processes to spare), so that indexing resumes when it can."""
+        pause = time.monotonic() - started < RESTART_PAUSE_SECONDS
+        while True:
+            if pause:
+                time.sleep(RESTART_PAUSE_SECONDS)
+            with self._lock:
+                if self._stopping:
+                    return None
+                try:
+                    self._reap()
+                    return self._launch()
+                except (OSError, RuntimeError) as exc:
+                    logger.error(
+                        "mail store %s: cannot start the indexer (%s); trying again",
+                        self.settings.path,
+                        exc,
+                    )
+            pause = True
 
     def _reap(self) -> None:
         """Collect a dead child (lock held)."""

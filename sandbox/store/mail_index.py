@@ -114,7 +114,12 @@ def parse_staged(raw: bytes, envelope_from: str, envelope_to: list[str]) -> Pars
     except Exception:
         # summarize is built never to raise; if it does, the message is still listed.
         logger.exception("mail store: could not read a message; indexing it as is")
-        return ParsedMessage(size=len(raw), return_path=envelope_from)
+        return bare_summary(raw, envelope_from)
+
+
+def bare_summary(raw: bytes, envelope_from: str) -> ParsedMessage:
+    """What is known of a message without reading it: enough to list it and keep its bytes."""
+    return ParsedMessage(size=len(raw), return_path=envelope_from)
 
 
 def parse_all(jobs: list[ParseJob]) -> list[ParsedMessage]:
@@ -191,10 +196,17 @@ class MailIndex:
             self._next = self._read_chunk(after=chunk.staged[-1].id)
             self._parse_elsewhere(self._next)
         try:
-            return self._write(chunk, parsed), chunk.more
+            try:
+                step = self._write(chunk, parsed)
+            except sqlite3.Error:
+                raise  # the database's own trouble: the whole chunk is tried again
+            except Exception as exc:  # noqa: BLE001 - one message's row; see _write_each
+                logger.error("mail store: could not index a chunk (%s); message by message", exc)
+                step = self._write_each(chunk, parsed)
         except BaseException:
             self._drop_next()
             raise
+        return step, chunk.more
 
     def observe(self) -> Progress:
         """How far another indexer has got, read from the incoming file (indexing nothing)."""
@@ -242,6 +254,31 @@ class MailIndex:
             logger.warning("mail store: could not clear indexed messages (trying again): %s", exc)
         visible = [s.uid for s, _facts in fresh if s.id >= oldest_kept]
         return Progress(chunk.done_upto, visible, pruned)
+
+    def _write_each(self, chunk: _Chunk, parsed: list[ParsedMessage]) -> Progress:
+        """``_write`` one message at a time; one whose summary cannot be written (a value
+        SQLite refuses) is written with a bare one, so that it is listed and its bytes kept,
+        and the messages after it are not held up behind it."""
+        ids: list[str] = []
+        pruned = 0
+        last = len(chunk.staged) - 1
+        for index, (staged, facts) in enumerate(zip(chunk.staged, parsed, strict=True)):
+            upto = chunk.done_upto if index == last else staged.id
+            alone = _Chunk([staged], upto, chunk.newest, chunk.more)
+            try:
+                step = self._write(alone, [facts])
+            except sqlite3.Error:
+                raise
+            except Exception as exc:  # noqa: BLE001 - indexed bare instead, and logged
+                logger.error(
+                    "mail store: could not index message %s (%s); indexing it as is",
+                    staged.uid,
+                    exc,
+                )
+                step = self._write(alone, [bare_summary(staged.data, staged.envelope_from)])
+            ids += step.ids
+            pruned += step.pruned
+        return Progress(chunk.done_upto, ids, pruned)
 
     def _forget_moved(self) -> None:
         """Remove the messages just indexed from the incoming file."""

@@ -24,14 +24,13 @@ from email.policy import Compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
+from sandbox.message_limits import MAX_ADDRESSES, MAX_PARTS, cut_value, parse_bounded
 from sandbox.store.base import Address
 
 SNIPPET_LENGTH = 250
 INDEXED_TEXT_LIMIT = 64 * 1024
 # HTML is only stripped when a message has no text part; bounding its input bounds the cost.
 _HTML_INPUT_LIMIT = 4 * INDEXED_TEXT_LIMIT
-# Bounds the work a hostile message can cause (thousands of tiny parts).
-_MAX_PARTS = 1000
 
 # The legacy API reports malformed input through a scatter of exception types rather than one.
 _MALFORMED = (
@@ -119,7 +118,7 @@ def summarize(raw: bytes, envelope_from: str, envelope_to: Sequence[str]) -> Par
 def _parse(raw: bytes) -> Message:
     """The message tree, or just its headers when the body is too hostile to parse."""
     try:
-        return email.message_from_bytes(raw, policy=_POLICY)
+        return parse_bounded(raw, _POLICY)
     except _MALFORMED:
         pass
     try:
@@ -134,7 +133,7 @@ def _header_values(msg: Message, name: str) -> list[str]:
         values = msg.get_all(name) or []
     except _MALFORMED:
         return []
-    return [value if isinstance(value, str) else str(value) for value in values]
+    return [cut_value(value if isinstance(value, str) else str(value)) for value in values]
 
 
 def _decoded(msg: Message, name: str) -> str:
@@ -180,11 +179,12 @@ def _decode_bytes(data: bytes, charset: str | None) -> str:
 
 
 def _addresses(msg: Message, name: str) -> list[Address]:
-    """The mailboxes in every ``name`` header, display names decoded."""
+    """The mailboxes in every ``name`` header, display names decoded, the first
+    ``MAX_ADDRESSES``."""
     found: list[Address] = []
     for value in _header_values(msg, name):
         found += _mailboxes(value)
-    return found
+    return found[:MAX_ADDRESSES]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -203,10 +203,12 @@ def _mailboxes(value: str) -> tuple[Address, ...]:
 
 
 def _blind_copies(envelope_to: Sequence[str], visible: list[Address]) -> list[Address]:
-    """Envelope recipients that no To or Cc header names."""
+    """Envelope recipients that no To or Cc header names, the first ``MAX_ADDRESSES``."""
     named = {a.address.lower() for a in visible}
     bcc: list[Address] = []
     for recipient in envelope_to or ():
+        if len(bcc) >= MAX_ADDRESSES:
+            break
         address = recipient.strip().strip("<>")
         if address and address.lower() not in named:
             named.add(address.lower())
@@ -257,16 +259,18 @@ def _walk(msg: Message) -> Iterator[tuple[Message, str, str]]:
     Attached messages (message/rfc822) are leaves: their content belongs to the attachment.
     """
     stack: list[tuple[Message, str]] = [(msg, "")]
-    seen = 0
-    while stack and seen < _MAX_PARTS:
+    # Leaves, as the message view counts them, so the list and the view agree; containers
+    # are bounded by the parse itself (MAX_PARTS parts in all).
+    leaves = 0
+    while stack and leaves < MAX_PARTS:
         part, parent_type = stack.pop()
-        seen += 1
         ctype = _content_type(part)
         payload = part.get_payload()
         if ctype.startswith("multipart/") and isinstance(payload, list):
             children = [child for child in payload if isinstance(child, Message)]
             stack.extend((child, ctype) for child in reversed(children))
         else:
+            leaves += 1
             yield part, ctype, parent_type
 
 

@@ -1,6 +1,15 @@
 """Mailpit's search grammar, parsed into terms that any store can turn into its own query.
 
 Kept free of SQL so that a PostgreSQL store can reuse it. Terms combine with AND.
+
+Every way of searching (the list, changes and deletes by search, ``wait``) parses its query
+here, so the limits below bound them all. A substring search costs time in proportion to how
+many index entries its text touches: on 100,000 messages that all hold the query's trigrams,
+about 20 ms for each trigram of a negated or OR-ed word, and 0.1 s for each word of one or two
+characters (found by scanning, see ``sqlite_query``). Within the limits, typical queries answer
+in well under half a second there and the costliest (all terms negated, or one phrase of the
+full length) in about one; the limits still leave room for any subject or Message-ID a test
+waits for.
 """
 
 from __future__ import annotations
@@ -21,6 +30,15 @@ FLAG_VALUES = {
     "has": frozenset({"attachment", "inline"}),
 }
 _KNOWN_FIELDS = TEXT_FIELDS | {"tag", "is", "has", "after", "before", "larger", "smaller"}
+
+#: Longest query accepted, in characters.
+MAX_QUERY_LENGTH = 256
+#: Most terms (words, phrases and operators) in one query.
+MAX_TERMS = 8
+#: Shortest text a trigram index can look up; shorter words are found by scanning.
+MIN_INDEXED_LENGTH = 3
+#: Most words shorter than ``MIN_INDEXED_LENGTH`` in one query: each scans every summary.
+MAX_SHORT_TERMS = 2
 
 # A token is a run of non-space text in which "double quoted parts" may hold spaces; a quote
 # left open runs to the end of the query rather than being an error.
@@ -63,15 +81,32 @@ class Term:
 def parse_query(query: str) -> list[Term]:
     """Split a search query into terms; raises ``SearchError`` for values it cannot read.
 
-    An empty query gives no terms, which matches everything.
+    An empty query gives no terms, which matches everything. A term given twice is kept
+    once (and counted once against the limits): the second adds nothing but cost.
     """
+    if len(query) > MAX_QUERY_LENGTH:
+        raise SearchError(
+            f"the search query is {len(query)} characters long; at most {MAX_QUERY_LENGTH} "
+            "are allowed"
+        )
     # Lone surrogates (from badly encoded URLs) and NULs cannot reach a database intact.
     query = query.encode("utf-8", "replace").decode("utf-8").replace("\0", " ")
-    terms = []
+    terms: list[Term] = []
     for token in _TOKEN.findall(query):
         term = _parse_token(token)
         if term is not None:
             terms.append(term)
+    terms = list(dict.fromkeys(terms))
+    if len(terms) > MAX_TERMS:
+        raise SearchError(
+            f"the search query has {len(terms)} terms; at most {MAX_TERMS} are allowed"
+        )
+    short = [t for t in terms if t.field in TEXT_FIELDS and len(str(t.value)) < MIN_INDEXED_LENGTH]
+    if len(short) > MAX_SHORT_TERMS:
+        raise SearchError(
+            f"the search query has {len(short)} words shorter than {MIN_INDEXED_LENGTH} "
+            f"characters; at most {MAX_SHORT_TERMS} are allowed"
+        )
     return terms
 
 

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import queue
+import re
 import secrets
 import sqlite3
 import tempfile
@@ -69,6 +70,7 @@ from sandbox.store.sqlite_schema import (
     migrate,
     newest_id,
     prepare_incoming,
+    refuse_unusable,
 )
 
 logger = logging.getLogger(__name__)
@@ -86,6 +88,7 @@ _MAX_PARAMS = 995
 _STAGE_COLUMNS = 5
 _STAGE_ROW = "(?, ?, ?, ?, ?)"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_WAL_RETRY_SECONDS = 0.005
 _SUMMARY_COLUMNS = (
     "m.id, m.uid, m.created, m.read, m.message_id, m.sender, m.to_, m.cc, m.bcc, m.reply_to, "
     "m.return_path, m.subject, m.date, m.size, m.attachments, m.inline, m.snippet"
@@ -258,7 +261,7 @@ class SQLiteStore(MessageStore):
                 if ids is None:
                     changed += conn.execute(update, (flag, flag)).rowcount
                     continue
-                for chunk in _chunks(list(ids)):
+                for chunk in _chunks(_possible_ids(ids)):
                     marks = ",".join("?" * len(chunk))
                     sql = f"{update} AND uid IN ({marks})"
                     changed += conn.execute(sql, (flag, flag, *chunk)).rowcount
@@ -272,7 +275,7 @@ class SQLiteStore(MessageStore):
         def operation(conn: sqlite3.Connection) -> int:
             if ids is None:
                 return _delete_everything(conn)
-            rowids = list(_rowids(conn, ids).values())
+            rowids = list(_rowids(conn, _possible_ids(ids)).values())
             _delete_rowids(conn, rowids)
             return len(rowids)
 
@@ -308,13 +311,13 @@ class SQLiteStore(MessageStore):
         """Replace the tags of the given messages (see ``MessageStore.set_tags``)."""
         wanted = list(dict.fromkeys(ids))
         names: list[str] = []
-        for tag in tags:
+        for tag in map(_readable, tags):
             if tag.lower() not in {name.lower() for name in names}:
                 names.append(tag)
 
         def operation(conn: sqlite3.Connection) -> list[str]:
-            rowids = _rowids(conn, wanted)
-            missing = [uid for uid in wanted if uid not in rowids]
+            rowids = _rowids(conn, _possible_ids(wanted))
+            missing = [_readable(uid) for uid in wanted if uid not in rowids]
             if missing:
                 return missing
             # The NOCASE column finds a tag in use whatever the case; keep its spelling.
@@ -340,6 +343,7 @@ class SQLiteStore(MessageStore):
 
     def rename_tag(self, name: str, new_name: str) -> int:
         """Rename a tag everywhere (see ``MessageStore.rename_tag``)."""
+        name, new_name = _readable(name), _readable(new_name)
 
         def operation(conn: sqlite3.Connection) -> tuple[str, int]:
             rowids = _tagged(conn, name)
@@ -360,6 +364,7 @@ class SQLiteStore(MessageStore):
 
     def delete_tag(self, name: str) -> int:
         """Remove a tag from every message; ``NoSuchTagError`` when no message has it."""
+        name = _readable(name)
 
         def operation(conn: sqlite3.Connection) -> int:
             rowids = _tagged(conn, name)
@@ -425,10 +430,12 @@ class SQLiteStore(MessageStore):
         self, query: str, start: int = 0, limit: int = 50, *, after: str | None = None
     ) -> Page:
         """Newest first, filtered by Mailpit's search grammar; raises ``SearchError``."""
-        return self._page(parse_query(query), start, limit, after)
+        return self._page(parse_query(_readable(query)), start, limit, after)
 
     def summary(self, message_id: str) -> Summary | None:
         """The summary of one message, or None when there is no such ID."""
+        if not _possible_ids([message_id]):
+            return None
         with self._snapshot(indexed=False) as conn:
             # The incoming file first: a message leaves it only once the mailbox file has it.
             staged = _staged(conn, message_id)
@@ -441,6 +448,8 @@ class SQLiteStore(MessageStore):
 
     def raw(self, message_id: str) -> bytes | None:
         """The exact bytes received, or None when there is no such ID."""
+        if not _possible_ids([message_id]):
+            return None
         with self._snapshot(indexed=False) as conn:
             row = conn.execute("SELECT data FROM pending WHERE uid = ?", (message_id,)).fetchone()
             if row is None:
@@ -491,7 +500,7 @@ class SQLiteStore(MessageStore):
 
     def _conditions(self, query: str) -> tuple[list[str], list[object]]:
         """The WHERE conditions of a search, refusing a query that would match everything."""
-        terms = parse_query(query)
+        terms = parse_query(_readable(query))
         if not terms:
             raise SearchError("a search query is needed")
         return where_clause(terms)
@@ -571,21 +580,23 @@ class SQLiteStore(MessageStore):
         """
         conn: sqlite3.Connection | None = None
         try:
-            # The mailbox file first: a file that is not a mail store fails here, by its name.
+            if os.path.isdir(self.path):
+                raise StoreError("it is a directory")
+            # The mailbox file first: a file that is not a mail store fails here, by its name,
+            # and before anything is written to it.
             conn = self._connect()
-            _use_wal(conn, self.path)
+            refuse_unusable(conn)
+            _use_wal(conn, self.path, self._busy_timeout_ms)
             migrate(conn)
             newest = newest_id(conn)
             conn.close()
             conn = self._connect(self.incoming_path)
-            _use_wal(conn, self.incoming_path)
+            _use_wal(conn, self.incoming_path, self._busy_timeout_ms)
             prepare_incoming(conn, newest)
             conn.execute("ATTACH DATABASE ? AS mailbox", (self.path,))
         except (sqlite3.Error, StoreError) as exc:
             if conn is not None:
                 conn.close()
-            if isinstance(exc, StoreError):
-                raise
             raise StoreError(f"cannot open the mail store {self.path}: {exc}") from exc
         return conn
 
@@ -600,26 +611,39 @@ class SQLiteStore(MessageStore):
                 except queue.Empty:
                     break
                 size += _size(jobs[-1])
-            adds: list[_Add] = []
-            searchable: list[str] = []
-            for job in jobs:
-                if isinstance(job, _Add):
-                    adds.append(job)
-                    continue
-                if isinstance(job, _Notify):
-                    searchable.extend(job.ids)
-                    continue
-                # Writes happen in the order they were asked for.
-                self._store(adds)
-                adds = []
-                if isinstance(job, _Stop):
-                    stopping = True
-                else:
-                    self._perform(job)
-            self._store(adds)
-            if searchable:
-                self._notify(searchable)
+            try:
+                stopping = self._handle(jobs)
+            except Exception as exc:  # noqa: BLE001 - the writer thread must outlive anything
+                # Every mail and change after this one depends on this thread: whatever went
+                # wrong fails what this batch still owes its callers, and the thread goes on.
+                logger.error("mail store %s: the writer failed: %s", self.path, _describe(exc))
+                _fail_unanswered(jobs, StoreError(f"the mail store failed: {_describe(exc)}"))
+                stopping = any(isinstance(job, _Stop) for job in jobs)
         self._writer.close()
+
+    def _handle(self, jobs: list[_Add | _Call | _Notify | _Stop]) -> bool:
+        """Do one batch of jobs in the order they came; returns whether ``close`` asked to stop."""
+        stopping = False
+        adds: list[_Add] = []
+        searchable: list[str] = []
+        for job in jobs:
+            if isinstance(job, _Add):
+                adds.append(job)
+                continue
+            if isinstance(job, _Notify):
+                searchable.extend(job.ids)
+                continue
+            # Writes happen in the order they were asked for.
+            self._store(adds)
+            adds = []
+            if isinstance(job, _Stop):
+                stopping = True
+            else:
+                self._perform(job)
+        self._store(adds)
+        if searchable:
+            self._notify(searchable)
+        return stopping
 
     def _store(self, adds: list[_Add]) -> None:
         """Commit a burst of new messages to the incoming file in one transaction (no parsing,
@@ -640,6 +664,16 @@ class SQLiteStore(MessageStore):
             for job in adds:
                 job.future.set_exception(_store_error("could not store the message", exc))
             return
+        except Exception as exc:  # noqa: BLE001 - a message the database did not refuse
+            _rollback(conn)
+            if len(adds) == 1:
+                self._refuse(adds[0], exc)
+                return
+            # Not the database (full, locked) but something about one message: each on its
+            # own, so that only the message at fault is refused.
+            newest = self._stage_each(adds)
+            if not adds:
+                return
         with self._index_state:
             self._acknowledged = newest
             waiting = newest - self._indexed
@@ -653,6 +687,27 @@ class SQLiteStore(MessageStore):
             job.future.set_result(job.uid)
         self._indexer.request(newest)
 
+    def _stage_each(self, adds: list[_Add]) -> int:
+        """Stage ``adds`` one by one, refusing each that fails; keeps in ``adds`` only those
+        stored and returns the newest id given out."""
+        newest, stored = 0, []
+        for job in adds:
+            try:
+                newest = _stage(self._writer, [job])
+            except Exception as exc:  # noqa: BLE001 - refused, whatever the reason
+                _rollback(self._writer)
+                self._refuse(job, exc)
+            else:
+                stored.append(job)
+        adds[:] = stored
+        return newest
+
+    def _refuse(self, job: _Add, exc: Exception) -> None:
+        """Fail one new message's future (the SMTP side answers 451 or 452) and log why."""
+        logger.error("mail store %s: could not store a message: %s", self.path, _describe(exc))
+        kind = _store_error if isinstance(exc, sqlite3.Error) else _other_error
+        job.future.set_exception(kind("could not store the message", exc))
+
     def _prune_incoming(self, conn: sqlite3.Connection) -> None:
         """Drop waiting messages beyond the newest ``max_messages`` (a burst bigger than the
         mailbox), so they are never indexed; the indexer prunes the mailbox file."""
@@ -664,9 +719,11 @@ class SQLiteStore(MessageStore):
                 self._count_deleted(
                     conn.execute("DELETE FROM pending WHERE id < ?", (row[0],)).rowcount
                 )
-        except sqlite3.Error as exc:
+        except Exception as exc:  # noqa: BLE001 - pruning can wait for the indexer
             # They were acknowledged and are kept; the indexer prunes them from the mailbox.
-            logger.warning("mail store %s: could not prune waiting messages: %s", self.path, exc)
+            logger.warning(
+                "mail store %s: could not prune waiting messages: %s", self.path, _describe(exc)
+            )
 
     def _on_indexed(self, progress: Progress) -> None:
         """The indexer's report (on its relay thread): wake waiting reads, queue the listeners."""
@@ -678,7 +735,7 @@ class SQLiteStore(MessageStore):
         if progress.ids:
             with self._lock:
                 if not self._closed:
-                    # Listeners are called from the writer thread, as they always were.
+                    # Listeners are called from the writer thread, never from the relay thread.
                     self._queue.put(_Notify(progress.ids))
 
     def _await_index(self, *, reading: bool = False) -> None:
@@ -737,6 +794,10 @@ class SQLiteStore(MessageStore):
                 result = self._outside_transaction(job.operation)
         except StoreError as exc:
             job.future.set_exception(exc)
+        except Exception as exc:  # noqa: BLE001 - the caller hears of it as a StoreError
+            # A fault in the change itself (out of memory, a bug) fails that call alone.
+            logger.error("mail store %s: could not update: %s", self.path, _describe(exc))
+            job.future.set_exception(_other_error("could not update the mail store", exc))
         else:
             job.future.set_result(result)
 
@@ -744,14 +805,23 @@ class SQLiteStore(MessageStore):
         conn = self._writer
         try:
             conn.execute("BEGIN IMMEDIATE")
-            result = operation(conn)
-            # Counts remembered for searches (sqlite_pages) stop holding.
+            # BEGIN IMMEDIATE takes the write lock of the incoming file only. Written first,
+            # before anything reads it, the mailbox file's lock is waited for (busy_timeout)
+            # while the indexer commits; a read first would pin a snapshot that the indexer's
+            # next commit makes stale, and the write would then fail at once as "locked".
+            # The write itself says that counts remembered for searches (sqlite_pages) stop
+            # holding.
             bump_generation(conn, "mailbox")
+            result = operation(conn)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             _rollback(conn)
             logger.error("mail store %s: could not update: %s", self.path, exc)
             raise _store_error("could not update the mail store", exc) from exc
+        except BaseException:
+            # Left open, the transaction would hold both files' write locks for good.
+            _rollback(conn)
+            raise
         return result
 
     def _outside_transaction(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
@@ -796,6 +866,48 @@ class SQLiteStore(MessageStore):
 
 def _size(job: _Add | _Call | _Notify | _Stop) -> int:
     return len(job.raw) if isinstance(job, _Add) else 0
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception in one line, by its type when it has no message (``MemoryError()``)."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _other_error(doing: str, exc: BaseException) -> StoreError:
+    """A failure that is not SQLite's, as the store reports failures to its callers."""
+    error = StoreError(f"{doing}: {_describe(exc)}")
+    error.__cause__ = exc
+    return error
+
+
+def _fail_unanswered(jobs: Sequence[_Add | _Call | _Notify | _Stop], error: StoreError) -> None:
+    """Fail the future of every job in ``jobs`` that has no answer yet."""
+    for job in jobs:
+        future = getattr(job, "future", None)
+        if future is not None and not future.done():
+            future.set_exception(error)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _readable(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so that SQLite can encode it.
+
+    Lone surrogates are what bytes that were not UTF-8 become when decoded with
+    ``surrogateescape`` (aiosmtpd decodes MAIL and RCPT so) and what JSON's ``\\udcff`` gives;
+    stored as U+FFFD they show where the bad byte was.
+    """
+    if text.isascii():
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _possible_ids(ids: Sequence[str]) -> list[str]:
+    """The IDs among ``ids`` that could name a message: every ID given out is ASCII, so any
+    other (one SQLite cannot even encode, say) names none."""
+    return [uid for uid in ids if isinstance(uid, str) and uid.isascii()]
 
 
 def _store_error(doing: str, exc: sqlite3.Error) -> StoreError:
@@ -849,7 +961,9 @@ def _stage(conn: sqlite3.Connection, adds: list[_Add]) -> int:
 def _stage_rows(conn: sqlite3.Connection, adds: list[_Add]) -> int:
     params: list[object] = []
     for job in adds:
-        params += (job.uid, job.created, job.envelope_from, _dump(list(job.envelope_to)), job.raw)
+        # An envelope with bytes that were not UTF-8 is stored, not refused.
+        envelope_to = _readable(_dump(list(job.envelope_to)))
+        params += (job.uid, job.created, _readable(job.envelope_from), envelope_to, job.raw)
     rows = ", ".join([_STAGE_ROW] * len(adds))
     sql = f"INSERT INTO pending (uid, created, envelope_from, envelope_to, data) VALUES {rows}"  # noqa: S608
     return int(conn.execute(sql, params).lastrowid or 0)
@@ -865,9 +979,22 @@ def _index_marks(inbox: sqlite3.Connection) -> tuple[int, int]:
     return newest, newest
 
 
-def _use_wal(conn: sqlite3.Connection, path: str) -> None:
-    if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-        raise StoreError(f"the mail store {path} cannot use WAL mode")
+def _use_wal(conn: sqlite3.Connection, path: str, busy_timeout_ms: int) -> None:
+    # Switching a file to WAL does not wait for a lock the way other statements do (SQLite
+    # calls no busy handler there), so stores opening a new file at once would fail with
+    # "database is locked": wait here instead, as long as any other write would.
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            break
+        except sqlite3.OperationalError as exc:
+            busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(_WAL_RETRY_SECONDS)
+    if mode.lower() != "wal":
+        raise StoreError(f"{path} cannot use WAL mode")
     # FULL: a message acknowledged with 250 survives a power cut, not just a crash.
     conn.execute("PRAGMA synchronous = FULL")
     # Shrinks the WAL file back after a big burst instead of keeping it at its peak.

@@ -186,4 +186,8 @@ def _from_where(where: Where, columns: str) -> tuple[str, list[object]]:
         f"SELECT {columns} FROM search s JOIN messages m ON m.id = s.rowid "  # noqa: S608
         f"WHERE s.search MATCH ? {conditions}"
     )
-    return sql, [where.match, *where.params]
+    if where.above is None:
+        return sql, [where.match, *where.params]
+    # The bound on m.id does not reach the index through the join; on s.rowid the index skips
+    # to the newer entries instead of reading every match (a wait's check after each arrival).
+    return f"{sql} AND s.rowid > ?", [where.match, *where.params, where.above]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sandbox.store.search import Term
+from sandbox.store.search import MIN_INDEXED_LENGTH, Term
 
 _ADDRESS_FTS = ("from_", "to_", "cc", "bcc", "reply_to")
 _FTS_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -37,7 +37,6 @@ _LIKE_COLUMNS: dict[str, tuple[str, ...]] = {
     "subject": ("m.subject",),
     "message-id": ("m.message_id",),
 }
-_TRIGRAM = 3
 _MATCHING = "(SELECT rowid FROM search WHERE search MATCH ?)"
 _MATCHING_ABOVE = "(SELECT rowid FROM search WHERE search MATCH ? AND rowid > ?)"
 _HAS_TAG = "EXISTS (SELECT 1 FROM tags t WHERE t.message = m.id)"
@@ -59,40 +58,44 @@ _COMPARISONS = {
 @dataclass(slots=True)
 class Where:
     """A search as SQL over ``messages m``: the positive FTS5 expression, if any, apart from
-    the other conditions (to join with AND) and their parameters, in order."""
+    the other conditions (to join with AND) and their parameters, in order, and the id the
+    matches must be above, if any (already among the conditions)."""
 
     match: str | None
     conditions: list[str]
     params: list[object]
+    above: int | None = None
 
 
 def where_parts(terms: Sequence[Term], *, above: int | None = None) -> Where:
     """``terms`` as a ``Where``; ``above`` keeps messages with ids above it only.
 
     Every positive text term goes into the one FTS5 expression, so the index is consulted
-    once; each negated one becomes its own ``NOT IN``, bounded by ``above`` inside too, where
-    the index skips to those ids instead of reading all its matches.
+    once; the negated ones, joined with OR, into one ``NOT IN``, bounded by ``above`` inside
+    too, where the index skips to those ids instead of reading all its matches.
     """
     conditions: list[str] = []
     params: list[object] = []
     matches: list[str] = []
-    subquery = _MATCHING if above is None else _MATCHING_ABOVE
+    excluded: list[str] = []
     for term in terms:
-        if term.field in _FTS_COLUMNS and len(str(term.value)) >= _TRIGRAM:
+        if term.field in _FTS_COLUMNS and len(str(term.value)) >= MIN_INDEXED_LENGTH:
             expression = fts_expression(term.field, str(term.value))
-            if term.negated:
-                conditions.append(f"m.id NOT IN {subquery}")
-                params += [expression] if above is None else [expression, above]
-            else:
-                matches.append(expression)
+            (excluded if term.negated else matches).append(expression)
             continue
         condition, values = _condition(term)
         conditions.append(f"NOT ({condition})" if term.negated else condition)
         params.extend(values)
+    if excluded:
+        # One set of ids to leave out, however many negated words: each NOT IN of its own
+        # would gather its matches into a table of their own.
+        subquery = _MATCHING if above is None else _MATCHING_ABOVE
+        conditions.append(f"m.id NOT IN {subquery}")
+        params += [" OR ".join(excluded)] + ([] if above is None else [above])
     if above is not None:
         conditions.append("m.id > ?")
         params.append(above)
-    return Where(" AND ".join(matches) if matches else None, conditions, params)
+    return Where(" AND ".join(matches) if matches else None, conditions, params, above)
 
 
 def where_clause(terms: Sequence[Term]) -> tuple[list[str], list[object]]:

@@ -89,6 +89,29 @@ def create_search_table(conn: sqlite3.Connection, schema: str = "main") -> None:
     conn.execute(f"CREATE VIRTUAL TABLE {schema}.search USING fts5({columns}, tokenize='trigram')")
 
 
+def refuse_unusable(conn: sqlite3.Connection) -> None:
+    """Raise ``StoreError`` unless the file on ``conn`` is a mail store this version reads, or
+    still empty.
+
+    Reads only: a file given by mistake (a text file, another program's database, a mailbox of
+    a newer version) must be left exactly as it was, not switched to WAL mode or given our
+    tables. SQLite itself refuses a file that is not a database on the first read, with "file
+    is not a database".
+    """
+    # One snapshot: another store may be setting up this very file meanwhile.
+    conn.execute("BEGIN")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
+    finally:
+        conn.execute("ROLLBACK")
+    _refuse_newer(version, SCHEMA_VERSION)
+    if version == 0 and tables:
+        raise StoreError(
+            "it is an SQLite database of another program, not a mail store; use another --db file"
+        )
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring the mailbox file on ``conn`` to ``SCHEMA_VERSION``; raises ``StoreError`` if newer."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -97,6 +120,10 @@ def migrate(conn: sqlite3.Connection) -> None:
     _refuse_newer(version, SCHEMA_VERSION)
     conn.execute("BEGIN IMMEDIATE")
     try:
+        # Read again under the write lock: another process opening the same new file may
+        # have set it up meanwhile, and its tables must not be created twice.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        _refuse_newer(version, SCHEMA_VERSION)
         if version == 0:
             for statement in _TABLES.split(";"):
                 if statement.strip():
@@ -133,10 +160,11 @@ def prepare_incoming(conn: sqlite3.Connection, newest_id: int) -> None:
     AUTOINCREMENT counter is the mailbox's: it starts above the newest id the mailbox file
     ever held (``newest_id``), which matters when the incoming file is new or was removed.
     """
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    _refuse_newer(version, INCOMING_VERSION)
     conn.execute("BEGIN IMMEDIATE")
     try:
+        # Under the write lock, so that two stores opening a new file create its table once.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        _refuse_newer(version, INCOMING_VERSION)
         if version == 0:
             conn.execute(_INCOMING_TABLE)
             conn.execute(f"PRAGMA user_version = {INCOMING_VERSION}")
@@ -173,6 +201,6 @@ def newest_id(conn: sqlite3.Connection) -> int:
 def _refuse_newer(version: int, supported: int) -> None:
     if version > supported:
         raise StoreError(
-            f"the mail store was written by a newer version (schema {version}, this version "
-            f"reads up to {supported}); upgrade, or use another --db file"
+            f"it was written by a newer version of mail-sandbox (schema {version}, this "
+            f"version reads up to {supported}); upgrade, or use another --db file"
         )

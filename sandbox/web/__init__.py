@@ -14,10 +14,22 @@ from aiohttp import web
 from sandbox.chaos import ChaosControl
 from sandbox.stats import RuntimeStats
 from sandbox.store.base import MessageStore
-from sandbox.web import api, api_chaos, api_info, api_linkcheck, api_send, api_tags, live, ui, views
+from sandbox.web import (
+    api,
+    api_chaos,
+    api_info,
+    api_linkcheck,
+    api_send,
+    api_tags,
+    live,
+    openapi,
+    ui,
+    views,
+)
 from sandbox.web.auth import Credentials, basic_auth_middleware
 from sandbox.web.errors import error_middleware
 from sandbox.web.events import NewMessageHub
+from sandbox.web.hosts import HostRule, host_guard
 from sandbox.web.keys import CHAOS, HUB, SETTINGS, STATS, STORE
 from sandbox.web.security import add_security_headers, cross_site_guard
 from sandbox.web.settings import WebSettings
@@ -42,16 +54,19 @@ def create_web_app(
     ``chaos`` and ``stats`` are the SMTP side's, for ``/api/v1/chaos`` and ``/api/v1/info``
     (without them chaos is off and the counters stay at zero).
     """
-    middlewares = [error_middleware]
+    settings = settings or WebSettings()
+    hosts = HostRule.allowing(settings.allowed_hosts)
+    # The Host rule first: a rebound page gets no login prompt, no page and no static file.
+    middlewares = [error_middleware, host_guard(hosts)]
     if credentials is not None:
         middlewares.append(basic_auth_middleware(credentials))
-    middlewares.append(cross_site_guard)
+    middlewares.append(cross_site_guard(hosts))
     app = web.Application(middlewares=middlewares)
     app[STORE] = store
     app[HUB] = NewMessageHub()
     app[CHAOS] = chaos or ChaosControl(enabled=False)
     app[STATS] = stats or RuntimeStats()
-    app[SETTINGS] = settings or WebSettings()
+    app[SETTINGS] = settings
     setup_templates(app)
     api.add_routes(app.router)
     api_info.add_routes(app.router)
@@ -59,6 +74,7 @@ def create_web_app(
     api_tags.add_routes(app.router)
     api_chaos.add_routes(app.router)
     api_linkcheck.add_routes(app.router)
+    openapi.add_routes(app.router)
     views.add_routes(app.router)
     live.add_routes(app.router)
     ui.add_routes(app.router)

@@ -1,4 +1,4 @@
-"""The JSON API under ``/api/v1``, in Mailpit's shapes (see SPEC "JSON API")."""
+"""The JSON API under ``/api/v1``, in Mailpit's shapes (see the README's "The JSON API")."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from email.policy import compat32
 from aiohttp import web
 
 from sandbox.mime import MessageView, get_part, parse_message
-from sandbox.store.base import MessageStore, Page, SearchError, Summary
-from sandbox.web import params
+from sandbox.store.base import MessageStore, Page, SearchError
+from sandbox.web import api_wait, params
 from sandbox.web.downloads import attachment_disposition
 from sandbox.web.errors import ApiError
-from sandbox.web.keys import HUB, STORE
-from sandbox.web.messages import load_message, load_raw, resolve_id
+from sandbox.web.keys import STORE
+from sandbox.web.messages import load_message, load_raw
 from sandbox.web.security import DOWNLOAD_CSP
-from sandbox.web.serialize import headers_json, message_json, page_json, summary_json
+from sandbox.web.serialize import headers_json, message_json, page_json
 
 NOT_FOUND = "message not found"
 
@@ -33,7 +33,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v1/message/{id}/part/{part_id}", get_message_part)
     router.add_get("/api/v1/search", search)
     router.add_delete("/api/v1/search", delete_by_search)
-    router.add_get("/api/v1/wait", wait)
+    router.add_get("/api/v1/wait", api_wait.wait)
 
 
 async def list_messages(request: web.Request) -> web.Response:
@@ -127,37 +127,6 @@ async def get_message_part(request: web.Request) -> web.Response:
     return web.Response(body=data, headers=headers)
 
 
-async def wait(request: web.Request) -> web.Response:
-    """``GET /api/v1/wait?query=&timeout=&since=``: the newest matching message to arrive.
-
-    Race-free without polling: the marker (``since`` or the newest ID) is taken first, then the
-    handler subscribes to new-message events, and only then checks the store, so a message
-    stored at any moment after the marker is either found by a check or wakes one.
-    """
-    query = request.query.get("query", "").strip()
-    timeout = params.wait_timeout(request.query)
-    # Absent: only mail arriving from now on. Present but empty: anything already stored counts
-    # too (the pytest plugin's wait_for after clearing the mailbox). An ID: anything after it.
-    since = request.query.get("since")
-    store = request.app[STORE]
-    marker = await asyncio.to_thread(_wait_marker, store, since)
-    deadline = asyncio.get_running_loop().time() + timeout
-    with request.app[HUB].subscribe() as subscription:
-        while True:
-            found = await asyncio.to_thread(_newest_after, store, query, marker)
-            if found is not None:
-                return web.json_response(summary_json(found))
-            try:
-                async with asyncio.timeout_at(deadline):
-                    ids = await subscription.next()
-            except TimeoutError:
-                raise ApiError(
-                    408, f"no matching message arrived within {timeout:g} seconds"
-                ) from None
-            if ids is None:
-                raise ApiError(503, "the server is shutting down")
-
-
 def _page_and_tags(
     store: MessageStore, query: str | None, start: int, limit: int
 ) -> tuple[Page, list[str]]:
@@ -180,23 +149,3 @@ def _searching(operation: Callable[..., int], query: str, *args: object) -> int:
         return operation(query, *args)
     except SearchError as exc:
         raise ApiError(400, str(exc) or "the search query could not be understood") from None
-
-
-def _wait_marker(store: MessageStore, since: str | None) -> str | None:
-    if since is None:
-        return store.latest_id()
-    since = since.strip()
-    if not since:
-        return None
-    resolved = resolve_id(store, since)
-    if resolved is None or store.summary(resolved) is None:
-        raise ApiError(404, f"since: no message with ID {since}")
-    return resolved
-
-
-def _newest_after(store: MessageStore, query: str, marker: str | None) -> Summary | None:
-    try:
-        page = store.search(query, 0, 1, after=marker) if query else store.list(0, 1, after=marker)
-    except SearchError as exc:
-        raise ApiError(400, str(exc) or "the search query could not be understood") from None
-    return page.messages[0] if page.messages else None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
 from sandbox.chaos import NOT_ENABLED, ChaosError
+from sandbox.web import params
 from sandbox.web.errors import ApiError
 from sandbox.web.keys import CHAOS
 
@@ -35,15 +34,10 @@ async def set_triggers(request: web.Request) -> web.Response:
         raise ApiError(400, NOT_ENABLED)
     body = (await request.read()).strip()
     # An empty body is the npm client's setChaosTriggers() and curl's bare -X PUT: reset all.
-    data = _json(body) if body else {}
+    data: object = {}
+    if body:
+        data = params.json_value(body, f"request body is not valid JSON; expected {_EXAMPLE}")
     try:
         return web.json_response(chaos.update(data))
     except ChaosError as exc:
         raise ApiError(400, exc.message) from None
-
-
-def _json(body: bytes) -> object:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ApiError(400, f"request body is not valid JSON; expected {_EXAMPLE}") from None

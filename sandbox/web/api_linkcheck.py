@@ -1,7 +1,8 @@
 """``GET /api/v1/message/{ID}/link-check``: check a message's links, contacting allowed hosts only.
 
 Only loopback hosts and those given with ``mail-sandbox --link-check-host`` are contacted; every
-other link is listed as skipped (see ``sandbox.linkcheck``).
+other link is listed as skipped (see ``sandbox.linkcheck``). Only the inbox's own pages and
+clients that are not browsers may ask for a check.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sandbox.linkcheck import check_links, extract_links
 from sandbox.web.errors import ApiError
 from sandbox.web.keys import SETTINGS, STORE
 from sandbox.web.messages import load_message
+from sandbox.web.security import requested_by_another_site
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"", "false", "0", "no", "off"})
@@ -25,7 +27,18 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 
 async def link_check(request: web.Request) -> web.Response:
-    """``?follow=true`` checks the message's images too; ``{"Errors", "Links"}``."""
+    """``?follow=true`` checks the message's images too; ``{"Errors", "Links"}``.
+
+    Refused when another site's page sent it: a check GETs every loopback link in the mail,
+    and would spend single-use ones (magic log-in, email verification) for an ``<img>``.
+    """
+    if requested_by_another_site(request):
+        raise ApiError(
+            403,
+            "link check refused: requested by another site's page "
+            f"(Sec-Fetch-Site: {request.headers['Sec-Fetch-Site'].strip()[:40]}); "
+            "use the inbox's Check links button or call the API from a script",
+        )
     follow = request.query.get("follow", "").strip().lower()
     if follow not in _TRUE | _FALSE:
         raise ApiError(400, "follow must be true or false")

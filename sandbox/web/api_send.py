@@ -7,7 +7,6 @@ call the SMTP side makes; nothing is ever relayed anywhere.
 from __future__ import annotations
 
 import asyncio
-import json
 
 from aiohttp import web
 
@@ -46,7 +45,4 @@ async def send(request: web.Request) -> web.Response:
 def _json(body: bytes) -> object:
     if not body.strip():
         raise ApiError(400, 'request body is empty; send JSON such as {"From": ..., "To": ...}')
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ApiError(400, "request body is not valid JSON") from None
+    return params.json_value(body, "request body is not valid JSON")

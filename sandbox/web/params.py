@@ -21,6 +21,8 @@ MAX_LIMIT = 1000
 DEFAULT_WAIT_SECONDS = 30.0
 MAX_WAIT_SECONDS = 300.0
 BOTH_IDS_AND_SEARCH = "You may specify either IDs or a search query, not both"
+# SQLite's largest integer: a start beyond it is as far past the end as any other.
+MAX_START = 2**63 - 1
 
 _CHANGE_FIELDS = {"ids": "IDs", "read": "Read"}
 _CHANGE_FIELDS_WITH_SEARCH = {**_CHANGE_FIELDS, "search": "Search"}
@@ -42,10 +44,10 @@ class ChangeRequest:
 
 
 def paging(query: Mapping[str, str]) -> tuple[int, int]:
-    """``(start, limit)`` from ``?start=&limit=``; a limit above the maximum is lowered to it."""
-    start = _whole_number(query, "start", 0)
-    limit = _whole_number(query, "limit", DEFAULT_LIMIT)
-    return start, min(limit, MAX_LIMIT)
+    """``(start, limit)`` from ``?start=&limit=``, each above its maximum lowered to it."""
+    start = _whole_number(query, "start", 0, MAX_START)
+    limit = _whole_number(query, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+    return start, limit
 
 
 def wait_timeout(query: Mapping[str, str]) -> float:
@@ -97,10 +99,7 @@ def json_object(body: bytes, fields: Mapping[str, str], example: str) -> dict[st
     text = _text(body).strip()
     if not text:
         return {}
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        raise ApiError(400, f"request body is not valid JSON; expected {example}") from None
+    data = json_value(text, f"request body is not valid JSON; expected {example}")
     if not isinstance(data, dict):
         raise ApiError(400, f"request body must be a JSON object: {example}")
     found: dict[str, object] = {}
@@ -110,6 +109,18 @@ def json_object(body: bytes, fields: Mapping[str, str], example: str) -> dict[st
             raise ApiError(400, f"unknown field {name!r}; expected {example}")
         found[canonical] = value
     return found
+
+
+def json_value(text: str | bytes, error: str) -> object:
+    """The JSON in ``text``; anything Python's decoder refuses is a 400 saying ``error``.
+
+    Besides syntax errors that covers nesting too deep to decode and integers of more than
+    4,300 digits, which the decoder refuses with a plain ``ValueError``.
+    """
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
+        raise ApiError(400, error) from None
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -128,13 +139,17 @@ def _too_large(limit: int) -> str:
     return f"request body is larger than the limit of {limit} bytes"
 
 
-def _whole_number(query: Mapping[str, str], name: str, default: int) -> int:
+def _whole_number(query: Mapping[str, str], name: str, default: int, maximum: int) -> int:
+    """A count from the query string, lowered to ``maximum``."""
     value = query.get(name, "").strip()
     if not value:
         return default
     if not value.isascii() or not value.isdigit():
         raise ApiError(400, f"{name} must be a whole number, 0 or more")
-    return int(value)
+    # int() refuses thousands of digits; a number that long is above the maximum anyway.
+    if len(value.lstrip("0")) > len(str(maximum)):
+        return maximum
+    return min(int(value), maximum)
 
 
 def _text(body: bytes) -> str:
@@ -145,10 +160,7 @@ def _text(body: bytes) -> str:
 
 
 def _json_fields(text: str, known: Mapping[str, str]) -> dict[str, object]:
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        raise ApiError(400, "request body is not valid JSON") from None
+    data = json_value(text, "request body is not valid JSON")
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
     return _known(data, known)

@@ -1,4 +1,4 @@
-"""The JSON API over real HTTP, checked field by field against SPEC "JSON API"."""
+"""The JSON API over real HTTP, checked field by field against the README's API description."""
 
 from __future__ import annotations
 

@@ -195,7 +195,8 @@ def test_delete_all_empties_the_inbox(page: Page, web_server: Any) -> None:
         add(web_server.store, make_message(subject))
     page.goto(web_server.url)
 
-    page.get_by_role("button", name="Delete all").click()
+    page.get_by_text("Delete all", exact=True).click()
+    page.get_by_role("button", name="Delete all messages").click()
 
     expect(page.get_by_text("No mail yet")).to_be_visible()
     assert web_server.store.counts() == (0, 0)

@@ -8,6 +8,8 @@ the process makes while a check runs.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import ipaddress
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +22,7 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from sandbox.hostnames import LoopbackResolver
 from sandbox.linkcheck import (
     SKIPPED_HOST,
     check_links,
@@ -393,6 +396,8 @@ def test_unreachable_and_malformed_links_are_reported() -> None:
         ("::ffff:127.0.0.1", True),
         ("dev.test", True),
         ("DEV.test.", True),
+        ("app.localhost", True),
+        ("App.Localhost.", True),
         ("localhost.example", False),
         ("sub.dev.test", False),
         ("128.0.0.1", False),
@@ -406,6 +411,69 @@ def test_unreachable_and_malformed_links_are_reported() -> None:
 )
 def test_which_hosts_are_allowed(host: str | None, allowed: bool) -> None:
     assert is_allowed_host(host, {"Dev.Test"}) is allowed
+
+
+def test_loopback_names_are_reached_without_any_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    # glibc sends "localhost." (and names under localhost) to the network's DNS server, whose
+    # answer could point anywhere; the check must connect to loopback without asking anyone.
+    looked_up: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def numeric_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            ipaddress.ip_address(str(host).strip("[]"))
+        except ValueError:
+            looked_up.append(str(host))
+            raise socket.gaierror(
+                socket.EAI_NONAME, f"this test forbids looking up {host}"
+            ) from None
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", numeric_only)
+    links = [
+        "http://localhost.:{port}/ok",
+        "http://app.localhost:{port}/ok",
+        "http://LOCALHOST:{port}/ok",
+    ]
+
+    async def scenario() -> tuple[dict, Site]:
+        async with local_site() as site:
+            report = await check_links(
+                [link.format(port=site.port) for link in links], allowed_hosts=set(), timeout=10
+            )
+            return report, site
+
+    def on_standard_loop() -> tuple[dict, Site]:
+        # The standard loop, whose lookups all go through socket.getaddrinfo (uvloop's do not),
+        # in a thread of its own: the main thread's loop may be Playwright's, already running.
+        with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
+            return runner.run(scenario())
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        report, site = pool.submit(on_standard_loop).result(timeout=60)
+
+    assert statuses(report) == [(200, "OK")] * 3
+    assert looked_up == []
+    assert site.hits.count(("HEAD", "/ok")) == 3
+
+
+def test_loopback_resolver_answers_loopback_names_itself_and_hands_on_the_rest() -> None:
+    fallback = StaticResolver({"dev.test": "127.0.0.1"})
+    resolver = LoopbackResolver(fallback)
+
+    async def scenario() -> tuple[list[ResolveResult], list[ResolveResult], list[ResolveResult]]:
+        return (
+            await resolver.resolve("localhost.", 8000, socket.AF_INET),
+            await resolver.resolve("app.localhost", 8000, socket.AF_UNSPEC),
+            await resolver.resolve("dev.test", 8000, socket.AF_INET),
+        )
+
+    ipv4_only, any_family, other = run_on_own_loop(scenario())
+    assert [(r["host"], r["port"]) for r in ipv4_only] == [("127.0.0.1", 8000)]
+    assert [r["host"] for r in any_family][0] == "127.0.0.1"
+    assert {r["host"] for r in any_family} <= {"127.0.0.1", "::1"}
+    assert [r["host"] for r in other] == ["127.0.0.1"]
+    assert fallback.asked == ["dev.test"]
 
 
 def test_extract_links_from_text_anchors_and_images() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import select
 import signal
 import sqlite3
 import subprocess
@@ -105,16 +106,57 @@ class Held:
         return ids
 
 
+def listen(store: SQLiteStore) -> queue.Queue[list[str]]:
+    """What ``store``'s listeners hear: the IDs of messages as they become searchable."""
+    heard: queue.Queue[list[str]] = queue.Queue()
+    store.add_listener(heard.put)
+    return heard
+
+
+def wait_until_heard(heard: queue.Queue[list[str]], *ids: str) -> None:
+    """Wait until the listeners heard of every one of ``ids``: those are indexed."""
+    missing = set(ids)
+    while missing:
+        missing -= set(heard.get(timeout=10))
+
+
+class WhenReadWaits:
+    """Runs ``action`` on a thread of its own once the next read is waiting for the index.
+
+    It holds the store's index lock (reentrant) while it starts the thread. The read takes
+    the same lock to note what it waits for and lets go of it only to wait; an ack and an
+    indexed chunk need it too. So whatever ``action`` sets off reaches the read while it waits,
+    however slow the machine: no timer has to guess when that is.
+    """
+
+    def __init__(self, store: SQLiteStore, monkeypatch, action) -> None:
+        self._thread = threading.Thread(target=action)
+        real = store._await_index
+
+        def await_index(**kwargs) -> None:
+            if self._thread.ident is not None:
+                return real(**kwargs)
+            with store._index_state:
+                self._thread.start()
+                return real(**kwargs)
+
+        monkeypatch.setattr(store, "_await_index", await_index)
+
+    def join(self) -> None:
+        """Wait for ``action`` to finish."""
+        self._thread.join(timeout=30)
+        assert not self._thread.is_alive()
+
+
 def held_store(monkeypatch, **options) -> Iterator[Held]:
     gate = Gate()
     monkeypatch.setattr(indexer_module, "parse_staged", gate.hold(indexer_module.parse_staged))
-    # A read waits for the index only this long without progress, instead of 5 s.
+    # A read waits for a held index only this long, instead of 5 s. Tests in which the index
+    # does move set it back up: a read must then wait until it has moved, however slowly.
     monkeypatch.setattr(sqlite_module, "INDEX_STALL_SECONDS", 0.3)
     store = SQLiteStore(":memory:", index_in_process=False, **options)
-    heard: queue.Queue[list[str]] = queue.Queue()
-    store.add_listener(heard.put)
     try:
-        yield Held(store, gate, heard)
+        yield Held(store, gate, listen(store))
     finally:
         gate.open()
         store.close()
@@ -182,11 +224,12 @@ def test_a_message_not_indexed_yet_has_its_summary_raw_bytes_and_latest_id(held)
     assert store.summary(message_id) == summary
 
 
-def test_a_list_right_after_the_ack_waits_for_the_index(held):
+def test_a_list_right_after_the_ack_waits_for_the_index(held, monkeypatch):
+    monkeypatch.setattr(sqlite_module, "INDEX_STALL_SECONDS", 30)
     store = held.store
     message_id = add(store, message("just sent"))
-    # The indexer gets going a moment after the list has started waiting.
-    threading.Timer(0.1, held.gate.open).start()
+    # The indexer gets going once the list has started waiting.
+    WhenReadWaits(store, monkeypatch, held.gate.open)
 
     assert [s.id for s in store.list().messages] == [message_id]
     assert store.search("just sent").matched == 1
@@ -215,8 +258,9 @@ def test_in_a_flood_reads_stop_waiting_and_show_what_is_indexed(held, monkeypatc
     ids = [add(store, message(f"flood {n}")) for n in range(5)]
     assert held.gate.reached.wait(timeout=10)
     # Mail keeps coming while the list waits.
-    arriving = threading.Timer(0.05, lambda: [add(store, message("more")) for _ in range(3)])
-    arriving.start()
+    arriving = WhenReadWaits(
+        store, monkeypatch, lambda: [add(store, message("more")) for _ in range(3)]
+    )
 
     started = time.monotonic()
     page = store.list()
@@ -226,28 +270,30 @@ def test_in_a_flood_reads_stop_waiting_and_show_what_is_indexed(held, monkeypatc
     assert store.summary(ids[0]).subject == "flood 0"  # acknowledged mail is there all the same
 
     # The flood is over (nothing arrives now): the next read waits for all of it again.
-    threading.Timer(0.1, held.gate.open).start()
+    WhenReadWaits(store, monkeypatch, held.gate.open)
     assert len(subjects(store)) == 8
 
 
 def test_after_a_burst_has_ended_a_read_waits_for_all_of_it(held, monkeypatch):
     monkeypatch.setattr(sqlite_module, "READ_BACKLOG", 3)
     monkeypatch.setattr(sqlite_module, "FLOOD_ARRIVALS", 2)
+    monkeypatch.setattr(sqlite_module, "INDEX_STALL_SECONDS", 30)
     store = held.store
     for n in range(20):
         add(store, message(f"burst {n}"))
-    threading.Timer(0.1, held.gate.open).start()
+    WhenReadWaits(store, monkeypatch, held.gate.open)
 
     assert len(subjects(store)) == 20
 
 
 def test_behind_a_flood_a_change_by_search_still_waits_for_the_index(held, monkeypatch):
     monkeypatch.setattr(sqlite_module, "READ_BACKLOG", 3)
+    monkeypatch.setattr(sqlite_module, "INDEX_STALL_SECONDS", 30)
     store = held.store
     for n in range(5):
         add(store, message(f"flood {n}"))
     assert held.gate.reached.wait(timeout=10)
-    threading.Timer(0.1, held.gate.open).start()
+    WhenReadWaits(store, monkeypatch, held.gate.open)
 
     assert store.set_read_matching("subject:flood", True) == 5
 
@@ -430,10 +476,10 @@ def test_messages_acknowledged_but_not_indexed_are_indexed_at_the_next_open(tmp_
         assert waiting_ids(reopened) == []
 
 
-def test_a_message_in_both_files_after_a_crash_is_listed_once(tmp_path, monkeypatch):
-    monkeypatch.setattr(sqlite_module, "INDEX_STALL_SECONDS", 0.3)
+def test_a_message_in_both_files_after_a_crash_is_listed_once(tmp_path):
     path = str(tmp_path / "mail.db")
     with SQLiteStore(path, busy_timeout_ms=50, index_in_process=False) as store:
+        heard = listen(store)
         with closing(sqlite3.connect(path, isolation_level=None)) as locker:
             locker.execute("BEGIN IMMEDIATE")  # keeps the indexer out for now
             message_id = add(store, message("copied, then crashed"))
@@ -441,6 +487,8 @@ def test_a_message_in_both_files_after_a_crash_is_listed_once(tmp_path, monkeypa
                 waiting = conn.execute("SELECT * FROM pending").fetchall()
             locker.execute("ROLLBACK")
         assert len(waiting) == 1
+        # Indexed once the indexer tries again, however long it waits before it does.
+        wait_until_heard(heard, message_id)
         assert subjects(store) == ["copied, then crashed"]
     # As if the indexer died between its commit to the mailbox file and removing the message
     # from the incoming file.
@@ -456,10 +504,13 @@ def test_a_message_in_both_files_after_a_crash_is_listed_once(tmp_path, monkeypa
 
 
 def test_a_lock_on_the_mailbox_file_does_not_stop_mail_and_indexing_resumes(tmp_path, monkeypatch):
+    # The change below first waits for an index the lock holds still: not for 5 s.
     monkeypatch.setattr(sqlite_module, "INDEX_STALL_SECONDS", 0.3)
     path = str(tmp_path / "mail.db")
     with SQLiteStore(path, busy_timeout_ms=50, index_in_process=False) as store:
+        heard = listen(store)
         first = add(store, message("first"))
+        wait_until_heard(heard, first)
         assert subjects(store) == ["first"]
         locker = sqlite3.connect(path, isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")
@@ -473,6 +524,8 @@ def test_a_lock_on_the_mailbox_file_does_not_stop_mail_and_indexing_resumes(tmp_
             locker.execute("ROLLBACK")
             locker.close()
 
+        # The indexer tries again after a pause of its own; the message is indexed then.
+        wait_until_heard(heard, during)
         assert [s.id for s in store.list().messages] == [during, first]
 
 
@@ -510,17 +563,20 @@ def test_the_indexer_process_ends_with_the_server_that_started_it(tmp_path):
     try:
         child = int(server.stdout.readline())
         assert _alive(child)
+        # Watched from before the kill: a pidfd says when that very process ends.
+        child_fd = os.pidfd_open(child)
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=10)
     finally:
         server.kill()
         server.stdout.close()
 
-    # Its end of the pipe closed, the child exits instead of holding the files open.
-    deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child)
+    try:
+        # Its end of the pipe closed, the child exits instead of holding the files open.
+        readable, _, _ = select.select([child_fd], [], [], 10)
+        assert readable, "the indexer outlived its server"
+    finally:
+        os.close(child_fd)
 
 
 def _alive(pid: int) -> bool:

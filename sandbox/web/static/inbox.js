@@ -1,5 +1,5 @@
 // Mail Sandbox inbox: live list and title, local times, keyboard-friendly tabs, the HTML
-// preview's width toggle and the link check.
+// preview's width toggle, the link check and the "Delete all" question.
 // Served as a static file because the pages' CSP forbids inline script.
 (() => {
   "use strict";
@@ -170,16 +170,22 @@
     return row;
   };
 
+  // Skipped links were never contacted, so they are counted apart from the checked ones,
+  // with the reasons they were skipped for.
   const linkSummary = (result) => {
-    const links = result.Links.length;
-    if (!links) return "This message has no links to check.";
+    if (!result.Links.length) return "This message has no links to check.";
     const errors = Number(result.Errors) || 0;
-    const skipped = result.Links.filter(
+    const reasons = result.Links.filter(
       (link) => !Number(link.StatusCode) && String(link.Status ?? "").startsWith("skipped"),
-    ).length;
+    ).map((link) => String(link.Status).replace(/^skipped:?\s*/, ""));
+    const checked = result.Links.length - reasons.length;
     const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
-    let text = `${plural(links, "link")} checked: ${plural(errors, "error")}`;
-    if (skipped) text += `, ${skipped} skipped`;
+    let text = `${plural(checked, "link")} checked`;
+    if (checked) text += ` (${plural(errors, "error")})`;
+    if (reasons.length) {
+      const why = [...new Set(reasons.filter(Boolean))].join("; ");
+      text += `, ${reasons.length} skipped${why ? ` (${why})` : ""}`;
+    }
     return `${text}.`;
   };
 
@@ -220,6 +226,25 @@
     button.hidden = false;
   };
 
+  // The disclosure works without script; this adds a Cancel button and Escape to close it,
+  // and puts the focus where the next key press is harmless.
+  const confirmPanel = (details) => {
+    const summary = details.querySelector("summary");
+    const cancel = details.querySelector("[data-cancel]");
+    const close = () => {
+      details.open = false;
+      summary.focus();
+    };
+    cancel.addEventListener("click", close);
+    details.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") close();
+    });
+    details.addEventListener("toggle", () => {
+      if (details.open) cancel.focus();
+    });
+    cancel.hidden = false;
+  };
+
   const tabs = (tablist) => {
     const all = [...tablist.querySelectorAll('[role="tab"]')];
     const select = (tab) => {
@@ -253,6 +278,7 @@
   if (document.getElementById("inbox")) liveInbox();
   for (const tablist of document.querySelectorAll('[role="tablist"]')) tabs(tablist);
   for (const group of document.querySelectorAll(".preview-widths")) previewWidths(group);
+  for (const details of document.querySelectorAll("details.confirm")) confirmPanel(details);
   const checkLinks = document.getElementById("check-links");
   if (checkLinks) linkCheck(checkLinks);
   // Opening a message marked it read on the server before this page was sent.

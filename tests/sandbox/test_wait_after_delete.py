@@ -1,0 +1,123 @@
+"""``GET /api/v1/wait`` finds the next message even when mail is deleted while it waits."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from sandbox.store import Page, SQLiteStore
+
+
+class SignallingStore(SQLiteStore):
+    """The real store, signalling each check a waiter makes (a page of one), so a test acts
+    only once the waiter is certainly listening instead of sleeping."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:", max_messages=0)
+        self.checks = threading.Semaphore(0)
+
+    def list(self, start: int = 0, limit: int = 50, *, after: str | None = None) -> Page:
+        try:
+            return super().list(start, limit, after=after)
+        finally:
+            if limit == 1:
+                self.checks.release()
+
+    def search(
+        self, query: str, start: int = 0, limit: int = 50, *, after: str | None = None
+    ) -> Page:
+        try:
+            return super().search(query, start, limit, after=after)
+        finally:
+            if limit == 1:
+                self.checks.release()
+
+
+@pytest.fixture
+def store() -> Iterator[SignallingStore]:
+    """Overrides the conftest store, for ``web_server``."""
+    signalling = SignallingStore()
+    yield signalling
+    signalling.close()
+
+
+def message(subject: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "app@example.com"
+    msg["To"] = "dev@example.com"
+    msg["Subject"] = subject
+    msg.set_content("body")
+    return msg.as_bytes()
+
+
+def add(store: SQLiteStore, subject: str) -> str:
+    return store.add(message(subject), "app@example.com", ["dev@example.com"]).result(timeout=10)
+
+
+def request(base: str, method: str, path: str, data: object = None) -> tuple[int, Any]:
+    """Status and body (decoded when JSON) of one request."""
+    body = None if data is None else json.dumps(data).encode()
+    req = urllib.request.Request(
+        base + path, data=body, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, _decoded(response)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, _decoded(error)
+
+
+def _decoded(response: Any) -> Any:
+    data = response.read()
+    if response.headers.get_content_type() == "application/json":
+        return json.loads(data)
+    return data.decode()
+
+
+def start_waiting(pool: ThreadPoolExecutor, web_server: Any, path: str) -> Future[tuple[int, Any]]:
+    """Start ``GET path`` and return once the waiter has made its first check."""
+    store: SignallingStore = web_server.store
+    waiter = pool.submit(request, web_server.url, "GET", path)
+    assert store.checks.acquire(timeout=10), "the waiter never checked the store"
+    return waiter
+
+
+@pytest.mark.parametrize("query", ["", "&query=subject:wanted"])
+def test_wait_returns_the_next_message_after_the_mailbox_was_cleared(
+    web_server: Any, query: str
+) -> None:
+    store: SignallingStore = web_server.store
+    add(store, "wanted old")
+    with ThreadPoolExecutor(1) as pool:
+        waiter = start_waiting(pool, web_server, f"/api/v1/wait?timeout=20{query}")
+        assert request(web_server.url, "DELETE", "/api/v1/messages")[0] == 200
+        new = add(store, "wanted new")
+        status, body = waiter.result(timeout=30)
+    assert status == 200, body
+    assert body["ID"] == new
+    assert body["Subject"] == "wanted new"
+
+
+def test_wait_after_its_marker_alone_was_deleted_ignores_older_mail(web_server: Any) -> None:
+    store: SignallingStore = web_server.store
+    add(store, "wanted older")
+    marker = add(store, "the newest when the wait began")
+    with ThreadPoolExecutor(1) as pool:
+        waiter = start_waiting(pool, web_server, "/api/v1/wait?timeout=20&query=subject:wanted")
+        deleted = request(web_server.url, "DELETE", "/api/v1/messages", {"IDs": [marker]})
+        assert deleted[0] == 200
+        add(store, "unrelated")
+        assert store.checks.acquire(timeout=10)
+        new = add(store, "wanted newer")
+        status, body = waiter.result(timeout=30)
+    assert status == 200, body
+    assert body["ID"] == new
