@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from link_target import PAGES, Site, serve_site
 
 from sandbox.server import CaptureServer, Endpoint, LoopThread
 from sandbox.smtp import SMTPSettings
 from sandbox.store import MessageStore, open_store
 from sandbox.tls import self_signed_context
-from sandbox.web import create_web_app
+from sandbox.web import WebSettings, create_web_app
 
 
 @pytest.fixture
@@ -33,22 +34,36 @@ class WebServer:
 
 
 @pytest.fixture
-def web_server(store: MessageStore) -> Iterator[WebServer]:
-    """The web app alone (no SMTP) on a free loopback port, over a fresh store."""
+def serve_web_app(store: MessageStore) -> Iterator[Callable[..., int]]:
+    """Serve the web app alone (no SMTP) over ``store`` on free loopback ports, with the given
+    ``WebSettings`` (the defaults when none); each call returns its port, all stopped after."""
     loop = LoopThread()
-    runner = web.AppRunner(create_web_app(store), access_log=None)
+    runners: list[web.AppRunner] = []
 
-    async def start() -> int:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        return runner.addresses[0][1]
+    def start(settings: WebSettings | None = None) -> int:
+        runner = web.AppRunner(create_web_app(store, settings=settings), access_log=None)
+
+        async def serve() -> int:
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            return runner.addresses[0][1]
+
+        port = loop.run(serve())
+        runners.append(runner)
+        return port
 
     try:
-        port = loop.run(start())
-        yield WebServer(f"http://127.0.0.1:{port}", store)
-        loop.run(runner.cleanup())
+        yield start
+        for runner in runners:
+            loop.run(runner.cleanup())
     finally:
         loop.stop()
+
+
+@pytest.fixture
+def web_server(store: MessageStore, serve_web_app: Callable[..., int]) -> WebServer:
+    """The web app alone (no SMTP) on a free loopback port, over a fresh store."""
+    return WebServer(f"http://127.0.0.1:{serve_web_app()}", store)
 
 
 @pytest.fixture
@@ -56,17 +71,21 @@ def start_capture_server(store: MessageStore) -> Iterator[Callable[..., CaptureS
     """Start capture servers over ``store`` on free loopback ports, each stopped after the test.
 
     Keyword arguments are ``SMTPSettings`` fields (``idle_timeout=0.5``) or ``CaptureServer``
-    options (``credentials=...``, ``enable_chaos=True``); the size limit defaults to 1 MiB as
-    in ``capture_server``.
+    options (``credentials=...``, ``enable_chaos=True``); ``over`` serves another store (one
+    that wraps ``store``, say); the size limit defaults to 1 MiB as in ``capture_server``.
     """
     loop = LoopThread()
     started: list[CaptureServer] = []
 
     def start(
-        *, credentials: Any = None, enable_chaos: bool = False, **smtp_settings: Any
+        *,
+        credentials: Any = None,
+        enable_chaos: bool = False,
+        over: MessageStore | None = None,
+        **smtp_settings: Any,
     ) -> CaptureServer:
         server = CaptureServer(
-            store,
+            over or store,
             smtp=Endpoint("127.0.0.1", 0),
             http=Endpoint("127.0.0.1", 0),
             smtp_settings=SMTPSettings(**{"max_size": 1024 * 1024, **smtp_settings}),
@@ -95,3 +114,11 @@ def capture_server(start_capture_server: Callable[..., CaptureServer]) -> Captur
 def chaos_server(start_capture_server: Callable[..., CaptureServer]) -> CaptureServer:
     """A capture server with chaos enabled (as ``mail-sandbox --enable-chaos``), on free ports."""
     return start_capture_server(enable_chaos=True, max_size=SMTPSettings().max_size)
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    """A local site on 127.0.0.1 with pages that answer 200 (a single-use sign-in link among
+    them), 404, and a redirect to a host that is not allowed."""
+    with serve_site(PAGES) as served:
+        yield served

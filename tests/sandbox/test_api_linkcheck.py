@@ -12,21 +12,18 @@ from __future__ import annotations
 import signal
 import smtplib
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
+from link_target import Site
 from process_output import start_mail_sandbox
 
-from sandbox.server import LoopThread
 from sandbox.store import MessageStore
-from sandbox.web import WebSettings, create_web_app
+from sandbox.web import WebSettings
 
 NETWORK_EVENTS = frozenset(
     {
@@ -70,76 +67,15 @@ def sockets() -> Iterator[SocketRecorder]:
     recorder.active = False
 
 
-@dataclass
-class Site:
-    """A local web site on 127.0.0.1 and the ``(method, path)`` of every request it got."""
-
-    port: int
-    hits: list[tuple[str, str]]
-
-
 @pytest.fixture
-def site() -> Iterator[Site]:
-    """Pages that answer 200, 404, and a redirect to a host that is not allowed."""
-    hits: list[tuple[str, str]] = []
-    pages = {
-        "/ok": (200, {}),
-        "/logo.png": (200, {}),
-        "/missing": (404, {}),
-        "/redirect-away": (302, {"Location": "http://forbidden.example/landing"}),
-    }
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_HEAD(self) -> None:  # noqa: N802 - the name http.server calls
-            hits.append((self.command, self.path))
-            status, headers = pages.get(self.path, (404, {}))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        do_GET = do_HEAD  # noqa: N815
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Site(server.server_address[1], hits)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-
-
-@pytest.fixture
-def start_inbox(store: MessageStore) -> Iterator[Callable[..., httpx.Client]]:
-    """Start the web app over ``store`` with the given link-check hosts; returns a client."""
-    loop = LoopThread()
-    runners: list[web.AppRunner] = []
+def start_inbox(serve_web_app: Callable[..., int]) -> Callable[..., httpx.Client]:
+    """Start the web app with the given link-check hosts; returns a client."""
 
     def start(*allowed: str) -> httpx.Client:
         settings = WebSettings(link_check_hosts=frozenset(allowed), link_check_timeout=5)
-        runner = web.AppRunner(create_web_app(store, settings=settings), access_log=None)
+        return httpx.Client(base_url=f"http://127.0.0.1:{serve_web_app(settings)}", timeout=30)
 
-        async def serve() -> int:
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            return runner.addresses[0][1]
-
-        port = loop.run(serve())
-        runners.append(runner)
-        return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-
-    try:
-        yield start
-        for runner in runners:
-            loop.run(runner.cleanup())
-    finally:
-        loop.stop()
+    return start
 
 
 def add_newsletter(store: MessageStore, port: int) -> str:

@@ -7,13 +7,13 @@ import json
 import smtplib
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 import pytest
 
-from sandbox.server import CaptureServer, Endpoint, LoopThread
+from sandbox.server import CaptureServer
 from sandbox.store import MessageStore
 
 #: How long a normal message may take to be acknowledged after a hostile one.
@@ -106,29 +106,11 @@ FAILURES = {
 }
 
 
-@pytest.fixture
-def serve_over() -> Iterator[Callable[[Any], CaptureServer]]:
-    """Start a capture server over the given store on free loopback ports."""
-    loop = LoopThread()
-    started: list[CaptureServer] = []
-
-    def start(store: Any) -> CaptureServer:
-        server = CaptureServer(store, smtp=Endpoint("127.0.0.1", 0), http=Endpoint("127.0.0.1", 0))
-        loop.run(server.start())
-        started.append(server)
-        return server
-
-    try:
-        yield start
-        for server in started:
-            loop.run(server.stop())
-    finally:
-        loop.stop()
-
-
 @pytest.mark.parametrize("fail", FAILURES.values(), ids=FAILURES.keys())
-def test_a_message_the_store_fails_on_gets_451_and_the_next_is_accepted(store, serve_over, fail):
-    server = serve_over(FailingStore(store, fail))
+def test_a_message_the_store_fails_on_gets_451_and_the_next_is_accepted(
+    store, start_capture_server, fail
+):
+    server = start_capture_server(over=FailingStore(store, fail))
 
     with smtplib.SMTP(server.smtp.host, server.smtp.port, timeout=ANSWER_WITHIN) as client:
         client.ehlo()

@@ -16,18 +16,16 @@ import smtplib
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from process_output import start_mail_sandbox
 
-from sandbox.server import LoopThread
 from sandbox.store import MessageStore
-from sandbox.web import WebSettings, create_web_app
+from sandbox.web import WebSettings
 from sandbox.web.hosts import HostRule
 from sandbox.web.security import is_cross_site
 
@@ -76,30 +74,13 @@ def add_message(store: MessageStore) -> str:
 
 
 @pytest.fixture
-def start_inbox(store: MessageStore) -> Iterator[Callable[..., int]]:
-    """Serve the web app over ``store`` on 127.0.0.1 with the given ``allowed_hosts``; its port."""
-    loop = LoopThread()
-    runners: list[web.AppRunner] = []
+def start_inbox(serve_web_app: Callable[..., int]) -> Callable[..., int]:
+    """Serve the web app on 127.0.0.1 with the given ``allowed_hosts``; returns its port."""
 
     def start(*allowed: str) -> int:
-        settings = WebSettings(allowed_hosts=frozenset(allowed)) if allowed else WebSettings()
-        runner = web.AppRunner(create_web_app(store, settings=settings), access_log=None)
+        return serve_web_app(WebSettings(allowed_hosts=frozenset(allowed)))
 
-        async def serve() -> int:
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            return runner.addresses[0][1]
-
-        port = loop.run(serve())
-        runners.append(runner)
-        return port
-
-    try:
-        yield start
-        for runner in runners:
-            loop.run(runner.cleanup())
-    finally:
-        loop.stop()
+    return start
 
 
 PATHS = [

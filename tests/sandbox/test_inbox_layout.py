@@ -100,18 +100,6 @@ def test_delete_all_asks_first_and_keeps_the_mail_when_cancelled(
     assert web_server.store.counts() == (2, 2)
 
 
-def test_delete_all_deletes_once_confirmed(page: Page, web_server: Any) -> None:
-    for subject in ("One", "Two"):
-        add(web_server.store, make_message(subject))
-    page.goto(web_server.url)
-
-    page.get_by_text("Delete all", exact=True).click()
-    page.get_by_role("button", name="Delete all messages").click()
-
-    expect(page.get_by_text("No mail yet")).to_be_visible()
-    assert web_server.store.counts() == (0, 0)
-
-
 def test_delete_all_asks_first_without_javascript_too(browser: Any, web_server: Any) -> None:
     add(web_server.store, make_message("Keep me"))
     context = browser.new_context(java_script_enabled=False)

@@ -8,76 +8,21 @@ value a browser would and then counts the hits on the local site the mail links 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from aiohttp import web
+from link_target import Site
 
-from sandbox.server import LoopThread
 from sandbox.store import MessageStore
-from sandbox.web import create_web_app
-
-
-@dataclass
-class MagicLinks:
-    """A local app whose links work once; ``hits`` lists every path it was asked for."""
-
-    port: int
-    hits: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
-def magic_links() -> Iterator[MagicLinks]:
-    """An http.server on 127.0.0.1 that answers 200 and records each request's path."""
-    site = MagicLinks(port=0)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_HEAD(self) -> None:  # noqa: N802 - the name http.server calls
-            site.hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        do_GET = do_HEAD  # noqa: N815
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    site.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield site
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-
-
-@pytest.fixture
-def inbox(store: MessageStore) -> Iterator[httpx.Client]:
-    """The web app over ``store`` on 127.0.0.1, and a client for it."""
-    loop = LoopThread()
-    runner = web.AppRunner(create_web_app(store), access_log=None)
-
-    async def serve() -> int:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        return runner.addresses[0][1]
-
-    try:
-        port = loop.run(serve())
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-        loop.run(runner.cleanup())
-    finally:
-        loop.stop()
+def inbox(serve_web_app: Callable[..., int]) -> Iterator[httpx.Client]:
+    """The web app on 127.0.0.1, and a client for it."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{serve_web_app()}", timeout=30) as client:
+        yield client
 
 
 def add_sign_in_mail(store: MessageStore, port: int) -> str:
@@ -96,11 +41,11 @@ def add_sign_in_mail(store: MessageStore, port: int) -> str:
 def test_a_check_another_site_asked_for_is_403_and_contacts_nothing(
     inbox: httpx.Client,
     store: MessageStore,
-    magic_links: MagicLinks,
+    site: Site,
     fetch_site: str,
     path: str,
 ) -> None:
-    message_id = add_sign_in_mail(store, magic_links.port)
+    message_id = add_sign_in_mail(store, site.port)
 
     reply = inbox.get(
         path.format(id=message_id),
@@ -110,7 +55,7 @@ def test_a_check_another_site_asked_for_is_403_and_contacts_nothing(
 
     assert reply.status_code == 403
     assert "another site" in reply.json()["Error"]
-    assert magic_links.hits == []
+    assert site.hits == []
 
 
 OWN_PAGE = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}
@@ -124,26 +69,26 @@ OWN_PAGE = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors", "Sec-Fetc
 def test_the_inbox_itself_and_scripts_still_check_links(
     inbox: httpx.Client,
     store: MessageStore,
-    magic_links: MagicLinks,
+    site: Site,
     headers: dict[str, str],
 ) -> None:
-    message_id = add_sign_in_mail(store, magic_links.port)
+    message_id = add_sign_in_mail(store, site.port)
 
     reply = inbox.get(f"/api/v1/message/{message_id}/link-check", headers=headers)
 
     assert reply.status_code == 200
     assert reply.json()["Links"] == [
         {
-            "URL": f"http://127.0.0.1:{magic_links.port}/magic/once-only-token",
+            "URL": f"http://127.0.0.1:{site.port}/magic/once-only-token",
             "StatusCode": 200,
             "Status": "OK",
         }
     ]
-    assert magic_links.hits == ["/magic/once-only-token"]
+    assert [path for _, path in site.hits] == ["/magic/once-only-token"]
 
 
 def test_refusal_check_runs_before_anything_else(
-    inbox: httpx.Client, magic_links: MagicLinks, store: MessageStore
+    inbox: httpx.Client, site: Site, store: MessageStore
 ) -> None:
     # Even an unknown message or a bad parameter answers the same refusal, so a page learns
     # nothing about the mailbox from it.
