@@ -17,7 +17,7 @@ from sandbox import __version__, sendmail
 from sandbox.cli_args import DEFAULT_HTTP, DEFAULT_SMTP, parse_endpoint
 from sandbox.server import CaptureServer, Endpoint, ListenError, new_event_loop
 from sandbox.smtp import SMTPSettings
-from sandbox.store import StoreError, open_store
+from sandbox.store import DEFAULT_MAX_MESSAGES, StoreError, open_store
 from sandbox.tls import self_signed_context
 from sandbox.web import Credentials, WebSettings
 from sandbox.web.hosts import parse_allowed_host
@@ -131,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-messages",
         type=non_negative_int,
-        default=10_000,
+        default=DEFAULT_MAX_MESSAGES,
         metavar="N",
-        help="keep the N newest messages, 0 for no limit (default 10000)",
+        help="keep the N newest messages, 0 for no limit (default %(default)s)",
     )
     parser.add_argument(
         "--max-size",

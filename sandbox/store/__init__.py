@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sandbox.store.base import (
+    DEFAULT_MAX_MESSAGES,
     Address,
     MessageStore,
     NoSuchMessageError,
@@ -18,6 +19,7 @@ from sandbox.store.base import (
 from sandbox.store.sqlite import SQLiteStore
 
 __all__ = [
+    "DEFAULT_MAX_MESSAGES",
     "Address",
     "MessageStore",
     "NoSuchMessageError",
@@ -34,7 +36,7 @@ __all__ = [
 ]
 
 
-def open_store(path: str = ":memory:", *, max_messages: int = 10_000) -> MessageStore:
+def open_store(path: str = ":memory:", *, max_messages: int = DEFAULT_MAX_MESSAGES) -> MessageStore:
     """Open (or create) the mailbox at ``path``; ``":memory:"`` is a throwaway one.
 
     ``max_messages`` keeps only the newest N messages (0 = no limit). Raises ``StoreError``

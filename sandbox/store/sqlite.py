@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sandbox.store.base import (
+    DEFAULT_MAX_MESSAGES,
     Address,
     MessageStore,
     NewMessagesListener,
@@ -163,7 +164,7 @@ class SQLiteStore(MessageStore):
         self,
         path: str = ":memory:",
         *,
-        max_messages: int = 10_000,
+        max_messages: int = DEFAULT_MAX_MESSAGES,
         busy_timeout_ms: int = 5000,
         clock: Callable[[], float] = time.time,
         index_in_process: bool | None = None,
