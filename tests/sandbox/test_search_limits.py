@@ -3,13 +3,11 @@ whichever endpoint they reach, and a query at the limits still finds what it sho
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
+from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
+import httpx
 import pytest
 
 from sandbox.store import MessageStore
@@ -20,17 +18,10 @@ TOO_MANY = " ".join(f"word{i}" for i in range(MAX_TERMS + 1))
 TOO_MANY_SHORT = " ".join(f"-{chr(97 + i)}b" for i in range(MAX_SHORT_TERMS + 1))
 
 
-def call(base: str, method: str, path: str, data: object = None) -> tuple[int, Any]:
-    body = None if data is None else json.dumps(data).encode()
-    req = urllib.request.Request(
-        base + path, data=body, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, json.loads(error.read())
+@pytest.fixture
+def api(web_server: Any) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=web_server.url, timeout=30) as client:
+        yield client
 
 
 def add(store: MessageStore, subject: str) -> str:
@@ -40,10 +31,6 @@ def add(store: MessageStore, subject: str) -> str:
     msg["Subject"] = subject
     msg.set_content("hello there")
     return store.add(msg.as_bytes(), "app@example.com", ["dev@example.com"]).result(timeout=10)
-
-
-def q(query: str) -> str:
-    return urllib.parse.quote(query)
 
 
 @pytest.mark.parametrize(
@@ -56,53 +43,54 @@ def q(query: str) -> str:
     ids=["length", "terms", "short-words"],
 )
 def test_every_search_endpoint_refuses_a_query_past_a_limit_and_changes_nothing(
-    web_server: Any, query: str, says: str
+    web_server: Any, api: httpx.Client, query: str, says: str
 ) -> None:
     store: MessageStore = web_server.store
     kept = add(store, "keep me")
-    base = web_server.url
     replies = [
-        call(base, "GET", f"/api/v1/search?query={q(query)}"),
-        call(base, "DELETE", f"/api/v1/search?query={q(query)}"),
-        call(base, "PUT", "/api/v1/messages", {"Search": query, "Read": True}),
-        call(base, "GET", f"/api/v1/wait?since=&timeout=5&query={q(query)}"),
+        api.get("/api/v1/search", params={"query": query}),
+        api.delete("/api/v1/search", params={"query": query}),
+        api.put("/api/v1/messages", json={"Search": query, "Read": True}),
+        api.get("/api/v1/wait", params={"since": "", "timeout": 5, "query": query}),
     ]
-    for status, body in replies:
-        assert status == 400, body
-        assert says in body["Error"]
+    for reply in replies:
+        assert reply.status_code == 400, reply.text
+        assert says in reply.json()["Error"]
     page = store.list()
     assert [m.id for m in page.messages] == [kept]
     assert page.messages[0].read is False
 
 
-def test_a_query_at_the_limits_finds_the_right_message(web_server: Any) -> None:
+def test_a_query_at_the_limits_finds_the_right_message(web_server: Any, api: httpx.Client) -> None:
     store: MessageStore = web_server.store
     add(store, "alpha bravo charlie delta echo foxtrot")
     wanted = add(store, "alpha bravo charlie delta echo foxtrot golf hotel")
     words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "-zulu"]
     query = " ".join(words[:MAX_TERMS])
     assert len(query) <= MAX_QUERY_LENGTH
-    status, body = call(web_server.url, "GET", f"/api/v1/search?query={q(query)}")
-    assert status == 200, body
-    found = json.loads(body)
+    reply = api.get("/api/v1/search", params={"query": query})
+    assert reply.status_code == 200, reply.text
+    found = reply.json()
     assert [m["ID"] for m in found["messages"]] == [wanted]
     assert found["messages_count"] == 1
 
 
-def test_a_repeated_term_counts_once(web_server: Any) -> None:
+def test_a_repeated_term_counts_once(web_server: Any, api: httpx.Client) -> None:
     store: MessageStore = web_server.store
     wanted = add(store, "alpha")
     query = " ".join(["alpha"] * (MAX_TERMS + 1))
-    status, body = call(web_server.url, "GET", f"/api/v1/search?query={q(query)}")
-    assert status == 200, body
-    assert [m["ID"] for m in json.loads(body)["messages"]] == [wanted]
+    reply = api.get("/api/v1/search", params={"query": query})
+    assert reply.status_code == 200, reply.text
+    assert [m["ID"] for m in reply.json()["messages"]] == [wanted]
 
 
-def test_several_negated_words_each_exclude_their_matches(web_server: Any) -> None:
+def test_several_negated_words_each_exclude_their_matches(
+    web_server: Any, api: httpx.Client
+) -> None:
     store: MessageStore = web_server.store
     plain = add(store, "alpha only")
     add(store, "alpha golf")
     add(store, "alpha hotel")
-    status, body = call(web_server.url, "GET", f"/api/v1/search?query={q('alpha -golf -hotel')}")
-    assert status == 200, body
-    assert [m["ID"] for m in json.loads(body)["messages"]] == [plain]
+    reply = api.get("/api/v1/search", params={"query": "alpha -golf -hotel"})
+    assert reply.status_code == 200, reply.text
+    assert [m["ID"] for m in reply.json()["messages"]] == [plain]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from email.message import EmailMessage
 from typing import Any
 
+import httpx
 import pytest
 
 from sandbox.store import Page, SQLiteStore
@@ -62,62 +60,55 @@ def add(store: SQLiteStore, subject: str) -> str:
     return store.add(message(subject), "app@example.com", ["dev@example.com"]).result(timeout=10)
 
 
-def request(base: str, method: str, path: str, data: object = None) -> tuple[int, Any]:
-    """Status and body (decoded when JSON) of one request."""
-    body = None if data is None else json.dumps(data).encode()
-    req = urllib.request.Request(
-        base + path, data=body, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, _decoded(response)
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, _decoded(error)
+@pytest.fixture
+def api(web_server: Any) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=web_server.url, timeout=30) as client:
+        yield client
 
 
-def _decoded(response: Any) -> Any:
-    data = response.read()
-    if response.headers.get_content_type() == "application/json":
-        return json.loads(data)
-    return data.decode()
-
-
-def start_waiting(pool: ThreadPoolExecutor, web_server: Any, path: str) -> Future[tuple[int, Any]]:
+def start_waiting(
+    pool: ThreadPoolExecutor, web_server: Any, api: httpx.Client, path: str
+) -> Future[httpx.Response]:
     """Start ``GET path`` and return once the waiter has made its first check."""
     store: SignallingStore = web_server.store
-    waiter = pool.submit(request, web_server.url, "GET", path)
+    waiter = pool.submit(api.get, path)
     assert store.checks.acquire(timeout=10), "the waiter never checked the store"
     return waiter
 
 
 @pytest.mark.parametrize("query", ["", "&query=subject:wanted"])
 def test_wait_returns_the_next_message_after_the_mailbox_was_cleared(
-    web_server: Any, query: str
+    web_server: Any, api: httpx.Client, query: str
 ) -> None:
     store: SignallingStore = web_server.store
     add(store, "wanted old")
     with ThreadPoolExecutor(1) as pool:
-        waiter = start_waiting(pool, web_server, f"/api/v1/wait?timeout=20{query}")
-        assert request(web_server.url, "DELETE", "/api/v1/messages")[0] == 200
+        waiter = start_waiting(pool, web_server, api, f"/api/v1/wait?timeout=20{query}")
+        assert api.delete("/api/v1/messages").status_code == 200
         new = add(store, "wanted new")
-        status, body = waiter.result(timeout=30)
-    assert status == 200, body
+        reply = waiter.result(timeout=30)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
     assert body["ID"] == new
     assert body["Subject"] == "wanted new"
 
 
-def test_wait_after_its_marker_alone_was_deleted_ignores_older_mail(web_server: Any) -> None:
+def test_wait_after_its_marker_alone_was_deleted_ignores_older_mail(
+    web_server: Any, api: httpx.Client
+) -> None:
     store: SignallingStore = web_server.store
     add(store, "wanted older")
     marker = add(store, "the newest when the wait began")
     with ThreadPoolExecutor(1) as pool:
-        waiter = start_waiting(pool, web_server, "/api/v1/wait?timeout=20&query=subject:wanted")
-        deleted = request(web_server.url, "DELETE", "/api/v1/messages", {"IDs": [marker]})
-        assert deleted[0] == 200
+        waiter = start_waiting(
+            pool, web_server, api, "/api/v1/wait?timeout=20&query=subject:wanted"
+        )
+        deleted = api.request("DELETE", "/api/v1/messages", json={"IDs": [marker]})
+        assert deleted.status_code == 200
         add(store, "unrelated")
         assert store.checks.acquire(timeout=10)
         new = add(store, "wanted newer")
-        status, body = waiter.result(timeout=30)
-    assert status == 200, body
+        reply = waiter.result(timeout=30)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
     assert body["ID"] == new
