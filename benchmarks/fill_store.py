@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 
 from benchmarks.emails import ResetEmails
-from sandbox.store import open_store
+from mail_sandbox.store import open_store
 
 #: Messages handed to the store before waiting for them: the store commits such a burst at once.
 BURST = 500

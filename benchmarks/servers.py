@@ -70,7 +70,7 @@ def capture_server(workdir: Path, name: str) -> Iterator[RunningServer]:
     """Our ``mail-sandbox`` over a fresh SQLite file, keeping every message."""
     db = workdir / f"{name}.sqlite3"
     argv = python(
-        "-m", "sandbox", "--smtp", f"{HOST}:0", "--http", f"{HOST}:0",
+        "-m", "mail_sandbox", "--smtp", f"{HOST}:0", "--http", f"{HOST}:0",
         "--db", str(db), "--max-messages", "0",
     )  # fmt: skip
     # An inbox password from the environment would lock the probes out.

@@ -10,7 +10,7 @@ import pytest
 from benchmarks.emails import ResetEmails
 from benchmarks.loadgen import LoadResult, LoadSpec, run_load
 from benchmarks.reference_smtp import ListHandler, start
-from sandbox.server import run_on_own_loop
+from mail_sandbox.server import run_on_own_loop
 
 
 async def deliver(spec: LoadSpec, handler: ListHandler) -> LoadResult:

@@ -176,7 +176,7 @@ def main(argv: list[str]) -> int:
     children = [
         start(
             [
-                sys.executable, "-m", "sandbox",
+                sys.executable, "-m", "mail_sandbox",
                 "--smtp", f"{args.host}:{args.smtp_port}",
                 "--http", f"{args.host}:{args.http_port}",
                 "--db", str(INSTANCE / "mail-sandbox.sqlite3"),

@@ -10,11 +10,11 @@ import pytest
 from aiohttp import web
 from link_target import PAGES, Site, serve_site
 
-from sandbox.server import CaptureServer, Endpoint, LoopThread
-from sandbox.smtp import SMTPSettings
-from sandbox.store import MessageStore, open_store
-from sandbox.tls import self_signed_context
-from sandbox.web import WebSettings, create_web_app
+from mail_sandbox.server import CaptureServer, Endpoint, LoopThread
+from mail_sandbox.smtp import SMTPSettings
+from mail_sandbox.store import MessageStore, open_store
+from mail_sandbox.tls import self_signed_context
+from mail_sandbox.web import WebSettings, create_web_app
 
 
 @pytest.fixture

@@ -51,12 +51,12 @@ class ProcessOutput:
 
 
 def start_mail_sandbox(*flags: str) -> tuple[subprocess.Popen[str], int, str]:
-    """``python -m sandbox`` on free ports; returns the process, SMTP port and inbox URL."""
+    """``python -m mail_sandbox`` on free ports; returns the process, SMTP port and inbox URL."""
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "sandbox",
+            "mail_sandbox",
             "--smtp",
             "127.0.0.1:0",
             "--http",

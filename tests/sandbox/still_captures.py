@@ -13,7 +13,7 @@ import urllib.request
 import uuid
 from typing import Any
 
-from sandbox.server import CaptureServer
+from mail_sandbox.server import CaptureServer
 
 ANSWER_WITHIN = 2.0
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.store import MessageStore, open_store
-from sandbox.store.base import NewMessagesListener, Page, StoreError, Summary
+from mail_sandbox.store import MessageStore, open_store
+from mail_sandbox.store.base import NewMessagesListener, Page, StoreError, Summary
 
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 SUMMARY_KEYS = {

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from process_output import start_mail_sandbox
 
-from sandbox.server import CaptureServer
-from sandbox.store import MessageStore
+from mail_sandbox.server import CaptureServer
+from mail_sandbox.store import MessageStore
 
 pytest_plugins = ["pytester"]
 

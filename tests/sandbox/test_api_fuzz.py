@@ -24,10 +24,10 @@ from schemathesis.specs.openapi.checks import (
 )
 from still_captures import assert_still_captures
 
-from sandbox.server import CaptureServer
-from sandbox.smtp import SMTPSettings
-from sandbox.web.openapi import description
-from sandbox.web.params import DEFAULT_WAIT_SECONDS
+from mail_sandbox.server import CaptureServer
+from mail_sandbox.smtp import SMTPSettings
+from mail_sandbox.web.openapi import description
+from mail_sandbox.web.params import DEFAULT_WAIT_SECONDS
 
 EXAMPLES_PER_OPERATION = 30
 # The longest a fuzzed wait may block: long enough to wait for real, short enough for CI.

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-import sandbox
-from sandbox.server import CaptureServer
+import mail_sandbox
+from mail_sandbox.server import CaptureServer
 
 INFO_KEYS = {
     "Version",
@@ -85,7 +85,7 @@ def test_info_shape_field_by_field(capture_server: CaptureServer) -> None:
     assert reply.headers["Content-Type"].startswith("application/json")
     info = reply.json()
     assert set(info) == INFO_KEYS
-    assert info["Version"] == sandbox.__version__
+    assert info["Version"] == mail_sandbox.__version__
     assert info["LatestVersion"] == "disabled"
     assert info["Database"] == store.path
     assert info["DatabaseSize"] >= os.path.getsize(store.path) > 0

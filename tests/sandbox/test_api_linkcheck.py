@@ -22,8 +22,8 @@ import pytest
 from link_target import Site
 from process_output import start_mail_sandbox
 
-from sandbox.store import MessageStore
-from sandbox.web import WebSettings
+from mail_sandbox.store import MessageStore
+from mail_sandbox.web import WebSettings
 
 NETWORK_EVENTS = frozenset(
     {

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 import httpx
 import pytest
 
-from sandbox.store import MessageStore
+from mail_sandbox.store import MessageStore
 
 
 def add(store: MessageStore, subject: str, sender: str = "alice@example.com") -> str:

@@ -13,7 +13,7 @@ from email import policy
 import httpx
 import pytest
 
-from sandbox.server import CaptureServer
+from mail_sandbox.server import CaptureServer
 
 PDF = b"%PDF-1.4\n" + bytes(range(256))
 LOGO = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

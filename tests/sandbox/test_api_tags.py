@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import httpx
 import pytest
 
-from sandbox.server import CaptureServer
+from mail_sandbox.server import CaptureServer
 
 
 def send(server: CaptureServer, subject: str, tags: str | None = None) -> str:

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from sandbox.store import MessageStore
-from sandbox.web.security import EMAIL_CSP
+from mail_sandbox.store import MessageStore
+from mail_sandbox.web.security import EMAIL_CSP
 
 LOGO = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 HOSTILE = (

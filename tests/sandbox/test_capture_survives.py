@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.server import CaptureServer
-from sandbox.store import MessageStore
+from mail_sandbox.server import CaptureServer
+from mail_sandbox.store import MessageStore
 
 #: How long a normal message may take to be acknowledged after a hostile one.
 ANSWER_WITHIN = 5.0

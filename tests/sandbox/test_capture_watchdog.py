@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from still_captures import assert_still_captures
 
-from sandbox.server import CaptureServer
-from sandbox.web.openapi import description
+from mail_sandbox.server import CaptureServer
+from mail_sandbox.web.openapi import description
 
 #: How long the server may take to answer the hostile input itself.
 HOSTILE_ANSWER_WITHIN = 30.0

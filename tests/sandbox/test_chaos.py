@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.chaos import (
+from mail_sandbox.chaos import (
     NOT_ENABLED,
     ChaosControl,
     ChaosError,

@@ -31,9 +31,18 @@ class Running:
 
 @contextmanager
 def mail_sandbox(*args: str) -> Iterator[Running]:
-    """Run ``python -m sandbox`` on free ports; stop it with SIGTERM afterwards."""
+    """Run ``python -m mail_sandbox`` on free ports; stop it with SIGTERM afterwards."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0", *args],
+        [
+            sys.executable,
+            "-m",
+            "mail_sandbox",
+            "--smtp",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            *args,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -117,7 +126,7 @@ def test_port_in_use_gives_one_clear_line_and_exit_2(tmp_path):
             [
                 sys.executable,
                 "-m",
-                "sandbox",
+                "mail_sandbox",
                 "--smtp",
                 f"127.0.0.1:{port}",
                 "--http",
@@ -141,7 +150,10 @@ def test_port_in_use_gives_one_clear_line_and_exit_2(tmp_path):
 )
 def test_bad_flags_are_refused_with_usage(flag, value):
     result = subprocess.run(
-        [sys.executable, "-m", "sandbox", flag, value], capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "mail_sandbox", flag, value],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     assert "usage: mail-sandbox" in result.stderr

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.store.sqlite_schema import SCHEMA_VERSION
+from mail_sandbox.store.sqlite_schema import SCHEMA_VERSION
 
 
 def run_mail_sandbox(db: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sandbox", "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0"]
+        [sys.executable, "-m", "mail_sandbox", "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0"]
         + ["--db", str(db)],
         capture_output=True,
         text=True,

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.compose import ComposeError, build_message
-from sandbox.mime import get_part, parse_message
-from sandbox.store.parse import summarize
+from mail_sandbox.compose import ComposeError, build_message
+from mail_sandbox.mime import get_part, parse_message
+from mail_sandbox.store.parse import summarize
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 REPORT = b"Quarterly numbers: 1, 2, 3\n"

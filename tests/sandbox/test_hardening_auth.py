@@ -12,8 +12,8 @@ from email.message import Message
 
 import pytest
 
-from sandbox.server import CaptureServer
-from sandbox.web import Credentials
+from mail_sandbox.server import CaptureServer
+from mail_sandbox.web import Credentials
 
 USER = "dev"
 PASSWORD = "pa:ss wörd"  # a colon and non-ASCII, which Basic auth must carry intact

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Dialog, Frame, Page, Request, expect
 
-from sandbox.store import MessageStore
+from mail_sandbox.store import MessageStore
 
 # Each trick sets window.pwned (here, in its parent or at the top) and opens a dialog if it
 # ever runs; each navigation it would cause asks for a URL the test watches for.

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.server import CaptureServer
+from mail_sandbox.server import CaptureServer
 
 CROWD = 500
 

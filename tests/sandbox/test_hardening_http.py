@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.store import MessageStore
+from mail_sandbox.store import MessageStore
 
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from process_output import ProcessOutput
 
-from sandbox.cli import DEFAULT_HTTP, DEFAULT_SMTP, UI_AUTH_ENV, parse_args
+from mail_sandbox.cli import DEFAULT_HTTP, DEFAULT_SMTP, UI_AUTH_ENV, parse_args
 
 # Runs the real command line with an audit hook that writes down every attempt to reach
 # another host (connections, datagrams, name lookups), and the binds that prove it was live.
@@ -48,7 +48,7 @@ def record(event, args):
 sys.addaudithook(record)
 # uvloop's sockets live in C and raise no audit events; the standard loop's all do.
 sys.modules["uvloop"] = None
-from sandbox.cli import main
+from mail_sandbox.cli import main
 
 raise SystemExit(main(sys.argv[1:]))
 """
@@ -83,7 +83,7 @@ def sandbox_process(
 ) -> Iterator[Sandbox]:
     """Run mail-sandbox on free loopback ports until the block ends (then SIGTERM)."""
     process = subprocess.Popen(
-        [*(command or [sys.executable, "-m", "sandbox"]), "--smtp", "127.0.0.1:0"]
+        [*(command or [sys.executable, "-m", "mail_sandbox"]), "--smtp", "127.0.0.1:0"]
         + ["--http", "127.0.0.1:0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -186,7 +186,7 @@ def test_listens_on_loopback_by_default(monkeypatch):
 def test_listening_beyond_loopback_prints_a_warning(flag, says, tmp_path):
     # 192.0.2.1 is a documentation address no machine has: binding fails, after the warning.
     result = subprocess.run(
-        [sys.executable, "-m", "sandbox", "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0"]
+        [sys.executable, "-m", "mail_sandbox", "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0"]
         + [flag, "192.0.2.1:0", "--db", str(tmp_path / "mail.db")],
         capture_output=True,
         text=True,
@@ -240,7 +240,7 @@ def test_bad_ui_auth_is_a_usage_error(source, value):
     env = {**clean_environment(), **({UI_AUTH_ENV: value} if source == "environment" else {})}
 
     result = subprocess.run(
-        [sys.executable, "-m", "sandbox", *args],
+        [sys.executable, "-m", "mail_sandbox", *args],
         capture_output=True,
         text=True,
         timeout=30,

@@ -24,10 +24,10 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 from process_output import start_mail_sandbox
 
-from sandbox.store import MessageStore
-from sandbox.web import WebSettings
-from sandbox.web.hosts import HostRule
-from sandbox.web.security import is_cross_site
+from mail_sandbox.store import MessageStore
+from mail_sandbox.web import WebSettings
+from mail_sandbox.web.hosts import HostRule
+from mail_sandbox.web.security import is_cross_site
 
 SUBJECT = "Your sign-in link"
 
@@ -354,7 +354,7 @@ def test_mail_sandbox_allow_host_flag() -> None:
 @pytest.mark.parametrize("value", ["inbox.test:8026", "", "http://inbox.test/", "a b"])
 def test_mail_sandbox_refuses_an_allow_host_that_is_no_host_name(value: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sandbox", "--allow-host", value],
+        [sys.executable, "-m", "mail_sandbox", "--allow-host", value],
         capture_output=True,
         text=True,
         timeout=30,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from sandbox.store import MessageStore
+from mail_sandbox.store import MessageStore
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 4
 

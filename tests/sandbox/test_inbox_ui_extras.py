@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 from playwright.sync_api import Page, expect
 
-from sandbox.server import LoopThread
-from sandbox.store import MessageStore
+from mail_sandbox.server import LoopThread
+from mail_sandbox.store import MessageStore
 
 OFFSITE_LINK = "https://example.com/offsite-offer"
 EMAIL_HTML = "<h1>Hello</h1><p id='body-text'>An email with no colours of its own.</p>"

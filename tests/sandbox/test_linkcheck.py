@@ -22,14 +22,14 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from sandbox.hostnames import LoopbackResolver
-from sandbox.linkcheck import (
+from mail_sandbox.hostnames import LoopbackResolver
+from mail_sandbox.linkcheck import (
     SKIPPED_HOST,
     check_links,
     extract_links,
     is_allowed_host,
 )
-from sandbox.server import run_on_own_loop
+from mail_sandbox.server import run_on_own_loop
 
 # Events through which a process reaches another host: connecting, and looking up a name.
 _NETWORK_EVENTS = frozenset(

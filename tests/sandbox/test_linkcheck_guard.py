@@ -15,7 +15,7 @@ import httpx
 import pytest
 from link_target import Site
 
-from sandbox.store import MessageStore
+from mail_sandbox.store import MessageStore
 
 
 @pytest.fixture

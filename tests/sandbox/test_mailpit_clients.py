@@ -25,7 +25,7 @@ import httpx
 import pytest
 from mailpit.client.api import API
 
-from sandbox.server import CaptureServer
+from mail_sandbox.server import CaptureServer
 
 NODE_PROJECT = Path(__file__).parent / "node"
 NOTES = b"Remember: the link expires in ten minutes.\n"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.mime import MessageView, get_part, parse_message
+from mail_sandbox.mime import MessageView, get_part, parse_message
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 PDF = b"%PDF-1.4\n" + b"\x00\xff" * 100

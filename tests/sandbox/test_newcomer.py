@@ -13,9 +13,9 @@ from importlib import metadata
 
 import pytest
 
-from sandbox.server import CaptureServer, Endpoint, run_on_own_loop
-from sandbox.smtp import SMTPSettings
-from sandbox.store import MessageStore
+from mail_sandbox.server import CaptureServer, Endpoint, run_on_own_loop
+from mail_sandbox.smtp import SMTPSettings
+from mail_sandbox.store import MessageStore
 
 # Far more than any limit below; only its first part is ever sent, more than the 1 MiB that
 # API calls other than send may carry.
@@ -82,7 +82,7 @@ def test_a_refused_oversized_body_gets_413_and_does_not_hold_up_the_stop(
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sandbox", *args], capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "mail_sandbox", *args], capture_output=True, text=True, timeout=30
     )
 
 
@@ -90,7 +90,7 @@ def test_version_prints_the_installed_version() -> None:
     result = run_cli("--version")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"mail-sandbox {metadata.version('microblog-mail-sandbox')}\n"
+    assert result.stdout == f"mail-sandbox {metadata.version('mail-sandbox')}\n"
 
 
 @pytest.mark.parametrize(
@@ -140,6 +140,6 @@ def test_a_request_that_is_not_http_gets_400_and_one_log_line_without_a_tracebac
 
     assert answer.split(b" ", 2)[1:2] in ([b"400"], [])
     # The server's and aiohttp's records only: another test's loop may log as it is collected.
-    served = [r for r in caplog.records if r.name.startswith(("sandbox", "aiohttp"))]
+    served = [r for r in caplog.records if r.name.startswith(("mail_sandbox", "aiohttp"))]
     assert [r.getMessage() for r in served if r.levelno >= logging.WARNING] == []
     assert all(r.exc_info is None for r in served)

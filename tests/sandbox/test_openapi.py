@@ -8,9 +8,9 @@ import urllib.request
 
 from openapi_spec_validator import validate
 
-from sandbox.store import MessageStore
-from sandbox.web import create_web_app
-from sandbox.web.openapi import description
+from mail_sandbox.store import MessageStore
+from mail_sandbox.web import create_web_app
+from mail_sandbox.web.openapi import description
 
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.store.base import Address
-from sandbox.store.parse import SNIPPET_LENGTH, summarize
+from mail_sandbox.store.base import Address
+from mail_sandbox.store.parse import SNIPPET_LENGTH, summarize
 
 
 def rich_message() -> bytes:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.client import find_links
+from mail_sandbox.client import find_links
 
 pytest_plugins = ["pytester"]
 

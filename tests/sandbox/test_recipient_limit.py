@@ -11,7 +11,7 @@ from typing import Any
 
 from process_output import start_mail_sandbox
 
-from sandbox.server import CaptureServer
+from mail_sandbox.server import CaptureServer
 
 
 def recipients(count: int) -> list[str]:

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.store import Page, SearchError, SQLiteStore
-from sandbox.store.search import Term, parse_query
+from mail_sandbox.store import Page, SearchError, SQLiteStore
+from mail_sandbox.store.search import Term, parse_query
 
 
 def at(text: str) -> float:

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.store import MessageStore
-from sandbox.store.search import MAX_QUERY_LENGTH, MAX_SHORT_TERMS, MAX_TERMS
+from mail_sandbox.store import MessageStore
+from mail_sandbox.store.search import MAX_QUERY_LENGTH, MAX_SHORT_TERMS, MAX_TERMS
 
 TOO_LONG = "abc" * (MAX_QUERY_LENGTH // 3 + 1)
 TOO_MANY = " ".join(f"word{i}" for i in range(MAX_TERMS + 1))

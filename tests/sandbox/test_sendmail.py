@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.sendmail import EX_TEMPFAIL, EX_UNAVAILABLE, EX_USAGE, without_bcc
-from sandbox.server import CaptureServer, Endpoint, LoopThread
-from sandbox.store import MessageStore
+from mail_sandbox.sendmail import EX_TEMPFAIL, EX_UNAVAILABLE, EX_USAGE, without_bcc
+from mail_sandbox.server import CaptureServer, Endpoint, LoopThread
+from mail_sandbox.store import MessageStore
 
 # As a shell script or cron job writes it: LF line endings, no Date or Message-ID.
 LETTER = (
@@ -49,7 +49,7 @@ def sendmail(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``mail-sandbox sendmail --smtp ENDPOINT ARGS`` with ``message`` on standard input."""
     return subprocess.run(
-        [sys.executable, "-m", "sandbox", "sendmail", "--smtp", str(endpoint), *args],
+        [sys.executable, "-m", "mail_sandbox", "sendmail", "--smtp", str(endpoint), *args],
         input=message.decode(),
         capture_output=True,
         text=True,
@@ -165,7 +165,7 @@ def test_bad_option_is_a_usage_error() -> None:
 
 def test_help_names_the_options() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sandbox", "sendmail", "--help"],
+        [sys.executable, "-m", "mail_sandbox", "sendmail", "--help"],
         capture_output=True,
         text=True,
         timeout=60,

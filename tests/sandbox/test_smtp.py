@@ -8,8 +8,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from sandbox.server import CaptureServer
-from sandbox.smtp import SMTPSettings
+from mail_sandbox.server import CaptureServer
+from mail_sandbox.smtp import SMTPSettings
 
 
 def connect(server: CaptureServer) -> smtplib.SMTP:

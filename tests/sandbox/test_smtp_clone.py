@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from sandbox.chaos import ChaosControl
-from sandbox.server import run_on_own_loop
-from sandbox.smtp import CaptureHandler, CaptureSMTP, accept_any_login
-from sandbox.store.sqlite import SQLiteStore
-from sandbox.tls import self_signed_context
+from mail_sandbox.chaos import ChaosControl
+from mail_sandbox.server import run_on_own_loop
+from mail_sandbox.smtp import CaptureHandler, CaptureSMTP, accept_any_login
+from mail_sandbox.store.sqlite import SQLiteStore
+from mail_sandbox.tls import self_signed_context
 
 # Set up per connection by asyncio itself, so a clone's are its own by construction.
 STREAM_STATE = {"_stream_reader_wr", "_strong_reader", "_closed", "_source_traceback"}

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.server import run_on_own_loop
-from sandbox.smtp_data import DataResult, read_data
+from mail_sandbox.server import run_on_own_loop
+from mail_sandbox.smtp_data import DataResult, read_data
 
 
 def stuff(content: bytes) -> bytes:

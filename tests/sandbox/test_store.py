@@ -17,7 +17,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from sandbox.store import (
+from mail_sandbox.store import (
     Address,
     NoSuchTagError,
     SQLiteStore,
@@ -26,7 +26,7 @@ from sandbox.store import (
     Summary,
     open_store,
 )
-from sandbox.store.sqlite_schema import INCOMING_SUFFIX
+from mail_sandbox.store.sqlite_schema import INCOMING_SUFFIX
 
 
 def message(subject: str, body: str = "hello", to: str = "bob@example.org") -> bytes:
@@ -431,7 +431,7 @@ def test_locked_database_fails_the_future_and_the_store_recovers(tmp_path, caplo
         locker = sqlite3.connect(path + INCOMING_SUFFIX, isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")
         try:
-            with caplog.at_level(logging.ERROR, logger="sandbox.store.sqlite"):
+            with caplog.at_level(logging.ERROR, logger="mail_sandbox.store.sqlite"):
                 blocked = store.add(message("blocked"), "a@x.test", ["b@x.test"])
                 with pytest.raises(StoreError, match="locked"):
                     blocked.result(timeout=10)

@@ -1,7 +1,7 @@
 """Counts and pages of a query asked again and again stay exact as the mailbox changes.
 
 The store remembers each recent query's counts (and, for few matches, their ids) and counts
-only what is new the next time (sandbox.store.sqlite_pages). Every answer here is checked
+only what is new the next time (mail_sandbox.store.sqlite_pages). Every answer here is checked
 against the same question put to a fresh store on the same file, which remembers nothing.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.store import SQLiteStore
-from sandbox.store.sqlite_pages import KEPT_IDS
+from mail_sandbox.store import SQLiteStore
+from mail_sandbox.store.sqlite_pages import KEPT_IDS
 
 
 def message(subject: str, to: str) -> bytes:

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.store import SQLiteStore, StoreError, open_store
-from sandbox.store import mail_index as indexer_module
-from sandbox.store import sqlite as sqlite_module
-from sandbox.store.sqlite_schema import SCHEMA_VERSION
+from mail_sandbox.store import SQLiteStore, StoreError, open_store
+from mail_sandbox.store import mail_index as indexer_module
+from mail_sandbox.store import sqlite as sqlite_module
+from mail_sandbox.store.sqlite_schema import SCHEMA_VERSION
 
 SENDER = "app@example.com"
 
@@ -547,7 +547,7 @@ def test_the_indexer_process_ends_with_the_server_that_started_it(tmp_path):
     script = textwrap.dedent(
         f"""
         import sys, time
-        from sandbox.store import SQLiteStore
+        from mail_sandbox.store import SQLiteStore
         store = SQLiteStore({str(tmp_path / "mail.db")!r}, index_in_process=True)
         print(store._indexer.pid, flush=True)
         time.sleep(60)

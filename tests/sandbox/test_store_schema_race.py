@@ -10,8 +10,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from sandbox.store import SQLiteStore
-from sandbox.store.sqlite_schema import (
+from mail_sandbox.store import SQLiteStore
+from mail_sandbox.store.sqlite_schema import (
     INCOMING_SUFFIX,
     SCHEMA_VERSION,
     migrate,

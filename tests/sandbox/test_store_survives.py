@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-import sandbox.store.mail_index as mail_index
-import sandbox.store.sqlite as sqlite_store
-from sandbox.store import MessageStore, NoSuchMessageError, StoreError
-from sandbox.store.parse import ParsedMessage
+import mail_sandbox.store.mail_index as mail_index
+import mail_sandbox.store.sqlite as sqlite_store
+from mail_sandbox.store import MessageStore, NoSuchMessageError, StoreError
+from mail_sandbox.store.parse import ParsedMessage
 
 # Lone surrogates: what a raw non-UTF-8 byte becomes once decoded with surrogateescape (as
 # aiosmtpd decodes MAIL and RCPT) and what JSON's "\udcff" escape gives; SQLite cannot encode
@@ -126,7 +126,7 @@ def fail_once(monkeypatch, module: Any, name: str, error: BaseException) -> None
     "error", [MemoryError(), UnicodeEncodeError("utf-8", "\udcff", 0, 1, "x"), RuntimeError("x")]
 )
 def test_an_exception_while_storing_fails_that_message_only(store, monkeypatch, caplog, error):
-    caplog.set_level(logging.ERROR, logger="sandbox.store")
+    caplog.set_level(logging.ERROR, logger="mail_sandbox.store")
     fail_once(monkeypatch, sqlite_store, "_stage_rows", error)
 
     future = store.add(b"Subject: doomed\r\n\r\nhi\r\n", "a@example.com", ["b@example.com"])
@@ -176,7 +176,7 @@ def test_an_exception_in_one_message_of_a_burst_fails_that_message_only(store, m
 def test_an_exception_in_a_change_fails_that_call_only_and_changes_nothing(
     store, monkeypatch, caplog, error
 ):
-    caplog.set_level(logging.ERROR, logger="sandbox.store")
+    caplog.set_level(logging.ERROR, logger="mail_sandbox.store")
     kept = add(store, "kept")
     fail_once(monkeypatch, sqlite_store, "_rowids", error)
 
@@ -193,7 +193,7 @@ def test_an_exception_in_a_change_fails_that_call_only_and_changes_nothing(
 def test_a_message_the_indexer_cannot_write_is_still_listed_and_indexing_goes_on(
     store, monkeypatch, caplog
 ):
-    caplog.set_level(logging.ERROR, logger="sandbox.store")
+    caplog.set_level(logging.ERROR, logger="mail_sandbox.store")
     real_summarize = mail_index.summarize
 
     def poisoned(raw: bytes, envelope_from: str, envelope_to: list[str]) -> ParsedMessage:

@@ -7,8 +7,8 @@ import json
 import urllib.request
 from typing import Any
 
-from sandbox.message_limits import MAX_ADDRESSES, MAX_HEADER_VALUE, MAX_PARTS, TRUNCATED
-from sandbox.store import MessageStore
+from mail_sandbox.message_limits import MAX_ADDRESSES, MAX_HEADER_VALUE, MAX_PARTS, TRUNCATED
+from mail_sandbox.store import MessageStore
 
 
 def get(base: str, path: str) -> bytes:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.store import Page, SQLiteStore
+from mail_sandbox.store import Page, SQLiteStore
 
 
 class SignallingStore(SQLiteStore):

@@ -1,0 +1,45 @@
+"""Where captured messages are kept: the store interface and its SQLite implementation."""
+
+from __future__ import annotations
+
+from mail_sandbox.store.base import (
+    DEFAULT_MAX_MESSAGES,
+    Address,
+    MessageStore,
+    NoSuchMessageError,
+    NoSuchTagError,
+    Page,
+    SearchError,
+    StoreError,
+    StoreFullError,
+    StoreInfo,
+    Summary,
+    TagExistsError,
+)
+from mail_sandbox.store.sqlite import SQLiteStore
+
+__all__ = [
+    "DEFAULT_MAX_MESSAGES",
+    "Address",
+    "MessageStore",
+    "NoSuchMessageError",
+    "NoSuchTagError",
+    "Page",
+    "SQLiteStore",
+    "SearchError",
+    "StoreError",
+    "StoreFullError",
+    "StoreInfo",
+    "Summary",
+    "TagExistsError",
+    "open_store",
+]
+
+
+def open_store(path: str = ":memory:", *, max_messages: int = DEFAULT_MAX_MESSAGES) -> MessageStore:
+    """Open (or create) the mailbox at ``path``; ``":memory:"`` is a throwaway one.
+
+    ``max_messages`` keeps only the newest N messages (0 = no limit). Raises ``StoreError``
+    when the file cannot be opened as a mail store.
+    """
+    return SQLiteStore(path, max_messages=max_messages)

@@ -1,0 +1,193 @@
+"""Pages of a listing or search, with counts kept up to date instead of counted again.
+
+A client that polls (a test waiting for mail, the inbox with a search typed in) asks the same
+query over and over while the mailbox only grows. Counting every match anew costs time in
+proportion to the mailbox (some 60 ms for a search matching 100,000 messages), so each query's
+counts are remembered along with the newest id they cover; the next request counts only the
+messages indexed since. A search that matches few messages also keeps their ids, so its page
+too is found without asking the full-text index for every match again.
+
+What is remembered is tied to the mailbox file's change generation (``sqlite_schema``), which
+every user change and every pruning raises in the same transaction: once it moves, a query is
+counted afresh. New messages need no such care, because the indexer adds them in id order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mail_sandbox.store.search import Term
+from mail_sandbox.store.sqlite_query import Where, where_parts
+
+#: Most ids of matches a query keeps; a query matching more finds its page by the index's
+#: own order instead (fast, since the newest matches are then close at hand).
+KEPT_IDS = 1000
+#: Queries remembered, least recently used forgotten first.
+KEPT_QUERIES = 64
+# SQLite's integers are 64-bit; a client's absurd offset is past the end either way.
+_MAX_OFFSET = 2**63 - 1
+
+_STATE = "SELECT (SELECT generation FROM changes), (SELECT coalesce(max(id), 0) FROM messages)"
+
+
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """What a query matched up to id ``upto`` when the mailbox was at ``generation``.
+
+    ``ids`` (newest first) holds every match when there are at most ``KEPT_IDS``, else None.
+    """
+
+    generation: int
+    upto: int
+    count: int
+    unread: int
+    ids: tuple[int, ...] | None
+
+
+class MatchCache:
+    """The remembered ``Matches`` of recent queries; safe to share between threads."""
+
+    def __init__(self, size: int = KEPT_QUERIES) -> None:
+        self._size = size
+        self._entries: OrderedDict[Any, Matches] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Matches | None:
+        """The remembered matches of ``key``, or None."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: Any, matches: Matches) -> None:
+        """Remember ``matches`` for ``key``."""
+        with self._lock:
+            self._entries[key] = matches
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+def mailbox_state(conn: sqlite3.Connection) -> tuple[int, int]:
+    """``(change generation, newest id)`` of the mailbox as ``conn``'s snapshot sees it."""
+    generation, newest = conn.execute(_STATE).fetchone()
+    return int(generation), int(newest)
+
+
+def mailbox_counts(conn: sqlite3.Connection) -> tuple[int, int]:
+    """``(total, unread)`` of the whole mailbox, from the smallest structures that hold them."""
+    total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+    unread = conn.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0]
+    return int(total), int(unread)
+
+
+def matching(
+    conn: sqlite3.Connection,
+    cache: MatchCache,
+    terms: Sequence[Term],
+    floor: int | None,
+    state: tuple[int, int],
+) -> Matches:
+    """How many messages with ids above ``floor`` match ``terms`` (all: no terms), read on
+    ``conn`` inside its read transaction at ``state`` (``mailbox_state``), counting only what
+    is new since the last time."""
+    generation, newest = state
+    key = (tuple(terms), floor)
+    known = cache.get(key)
+    if known is not None and (known.generation != generation or known.upto > newest):
+        known = None
+    if known is not None and known.upto == newest:
+        return known
+    above = floor if known is None else max(floor or 0, known.upto)
+    ids, complete = _match_ids(conn, terms, above) if terms else ((), False)
+    if complete:
+        count = len(ids)
+        unread = sum(1 for _rowid, read in ids if not read)
+    else:
+        count, unread = _count(conn, terms, above)
+    new_ids = tuple(rowid for rowid, _read in ids) if complete else None
+    if known is None:
+        found = Matches(generation, newest, count, unread, new_ids)
+    else:
+        kept = None
+        if new_ids is not None and known.ids is not None:
+            kept = new_ids + known.ids
+            kept = kept if len(kept) <= KEPT_IDS else None
+        found = Matches(generation, newest, known.count + count, known.unread + unread, kept)
+    cache.put(key, found)
+    return found
+
+
+def page_rows(
+    conn: sqlite3.Connection,
+    columns: str,
+    terms: Sequence[Term],
+    floor: int | None,
+    matches: Matches,
+    start: int,
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    """Rows of ``columns`` (over ``messages m``) for one page of what ``terms`` match, newest
+    first."""
+    if matches.ids is not None:
+        wanted = list(matches.ids[start : start + limit])
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        sql = f"SELECT {columns} FROM messages m WHERE m.id IN ({marks})"  # noqa: S608
+        rows = {row[0]: row for row in conn.execute(sql, wanted)}
+        return [rows[rowid] for rowid in wanted if rowid in rows]
+    where = where_parts(terms, above=floor)
+    sql, params = _from_where(where, columns)
+    # Driven by the index, in its own order newest first, it stops at the page: no reading
+    # every match.
+    order = "m.id" if where.match is None else "s.rowid"
+    sql = f"{sql} ORDER BY {order} DESC LIMIT ? OFFSET ?"
+    return conn.execute(sql, [*params, limit, min(start, _MAX_OFFSET)]).fetchall()
+
+
+def _match_ids(
+    conn: sqlite3.Connection, terms: Sequence[Term], above: int | None
+) -> tuple[list[tuple[int, int]], bool]:
+    """``(id, read)`` of up to ``KEPT_IDS`` matches, newest first, and whether that is all."""
+    where = where_parts(terms, above=above)
+    sql, params = _from_where(where, "m.id, m.read")
+    # In the index's own (oldest first) order: asking it for newest first costs more when
+    # the matches are few, and past KEPT_IDS only the count is wanted.
+    rows = conn.execute(f"{sql} LIMIT ?", [*params, KEPT_IDS + 1]).fetchall()
+    if len(rows) > KEPT_IDS:
+        return [], False
+    rows.sort(reverse=True)
+    return rows, True
+
+
+def _count(conn: sqlite3.Connection, terms: Sequence[Term], above: int | None) -> tuple[int, int]:
+    if not terms and above is None:
+        return mailbox_counts(conn)
+    sql, params = _from_where(
+        where_parts(terms, above=above), "count(*), coalesce(sum(m.read = 0), 0)"
+    )
+    count, unread = conn.execute(sql, params).fetchone()
+    return int(count), int(unread)
+
+
+def _from_where(where: Where, columns: str) -> tuple[str, list[object]]:
+    """``SELECT columns`` over the messages ``where`` selects, driven by the index if any."""
+    conditions = " ".join(f"AND {condition}" for condition in where.conditions)
+    if where.match is None:
+        return f"SELECT {columns} FROM messages m WHERE 1 {conditions}", where.params  # noqa: S608
+    sql = (
+        f"SELECT {columns} FROM search s JOIN messages m ON m.id = s.rowid "  # noqa: S608
+        f"WHERE s.search MATCH ? {conditions}"
+    )
+    if where.above is None:
+        return sql, [where.match, *where.params]
+    # The bound on m.id does not reach the index through the join; on s.rowid the index skips
+    # to the newer entries instead of reading every match (a wait's check after each arrival).
+    return f"{sql} AND s.rowid > ?", [where.match, *where.params, where.above]

@@ -1,0 +1,151 @@
+"""Search terms as an SQLite WHERE clause over ``messages m`` and the ``search`` index.
+
+User text only ever reaches SQL as bound parameters; inside those, FTS5 strings escape ``"``
+and LIKE patterns escape ``%``, ``_`` and ``\\``, so no query can cause an SQL error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from mail_sandbox.store.search import MIN_INDEXED_LENGTH, Term
+
+_ADDRESS_FTS = ("from_", "to_", "cc", "bcc", "reply_to")
+_FTS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "text": (),  # every column
+    "to": ("to_",),
+    "from": ("from_",),
+    "cc": ("cc",),
+    "bcc": ("bcc",),
+    "reply-to": ("reply_to",),
+    "addressed": _ADDRESS_FTS,
+    "subject": ("subject",),
+    "message-id": ("message_id",),
+}
+_ADDRESS_SUMMARY = ("m.sender", "m.to_", "m.cc", "m.bcc", "m.reply_to")
+# Summary columns searched for words too short for the trigram index (see _short_term).
+_LIKE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "text": ("m.subject", *_ADDRESS_SUMMARY, "m.message_id", "m.snippet"),
+    "to": ("m.to_",),
+    "from": ("m.sender",),
+    "cc": ("m.cc",),
+    "bcc": ("m.bcc",),
+    "reply-to": ("m.reply_to",),
+    "addressed": _ADDRESS_SUMMARY,
+    "subject": ("m.subject",),
+    "message-id": ("m.message_id",),
+}
+_MATCHING = "(SELECT rowid FROM search WHERE search MATCH ?)"
+_MATCHING_ABOVE = "(SELECT rowid FROM search WHERE search MATCH ? AND rowid > ?)"
+_HAS_TAG = "EXISTS (SELECT 1 FROM tags t WHERE t.message = m.id)"
+_FLAGS = {
+    ("is", "read"): "m.read = 1",
+    ("is", "unread"): "m.read = 0",
+    ("is", "tagged"): _HAS_TAG,
+    ("has", "attachment"): "m.attachments > 0",
+    ("has", "inline"): "m.inline > 0",
+}
+_COMPARISONS = {
+    "after": "m.created > ?",
+    "before": "m.created < ?",
+    "larger": "m.size > ?",
+    "smaller": "m.size < ?",
+}
+
+
+@dataclass(slots=True)
+class Where:
+    """A search as SQL over ``messages m``: the positive FTS5 expression, if any, apart from
+    the other conditions (to join with AND) and their parameters, in order, and the id the
+    matches must be above, if any (already among the conditions)."""
+
+    match: str | None
+    conditions: list[str]
+    params: list[object]
+    above: int | None = None
+
+
+def where_parts(terms: Sequence[Term], *, above: int | None = None) -> Where:
+    """``terms`` as a ``Where``; ``above`` keeps messages with ids above it only.
+
+    Every positive text term goes into the one FTS5 expression, so the index is consulted
+    once; the negated ones, joined with OR, into one ``NOT IN``, bounded by ``above`` inside
+    too, where the index skips to those ids instead of reading all its matches.
+    """
+    conditions: list[str] = []
+    params: list[object] = []
+    matches: list[str] = []
+    excluded: list[str] = []
+    for term in terms:
+        if term.field in _FTS_COLUMNS and len(str(term.value)) >= MIN_INDEXED_LENGTH:
+            expression = fts_expression(term.field, str(term.value))
+            (excluded if term.negated else matches).append(expression)
+            continue
+        condition, values = _condition(term)
+        conditions.append(f"NOT ({condition})" if term.negated else condition)
+        params.extend(values)
+    if excluded:
+        # One set of ids to leave out, however many negated words: each NOT IN of its own
+        # would gather its matches into a table of their own.
+        subquery = _MATCHING if above is None else _MATCHING_ABOVE
+        conditions.append(f"m.id NOT IN {subquery}")
+        params += [" OR ".join(excluded)] + ([] if above is None else [above])
+    if above is not None:
+        conditions.append("m.id > ?")
+        params.append(above)
+    return Where(" AND ".join(matches) if matches else None, conditions, params, above)
+
+
+def where_clause(terms: Sequence[Term]) -> tuple[list[str], list[object]]:
+    """SQL conditions over ``messages m`` (to join with AND) and their parameters, in order:
+    ``where_parts`` with the FTS5 expression as one more condition, first."""
+    where = where_parts(terms)
+    if where.match is None:
+        return where.conditions, where.params
+    return [f"m.id IN {_MATCHING}", *where.conditions], [where.match, *where.params]
+
+
+def fts_expression(field: str, value: str) -> str:
+    """An FTS5 query matching ``value`` as a substring in the columns of ``field``."""
+    phrase = '"' + value.replace('"', '""') + '"'
+    columns = _FTS_COLUMNS[field]
+    if not columns:
+        return phrase
+    return "{" + " ".join(columns) + "}: " + phrase
+
+
+def like_pattern(value: str) -> str:
+    """A LIKE pattern (with ``ESCAPE '\\'``) matching ``value`` anywhere."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _condition(term: Term) -> tuple[str, list[object]]:
+    if term.field in _LIKE_COLUMNS:
+        return _short_term(term)
+    if term.field == "tag":
+        # The column's NOCASE collation makes this case-insensitive.
+        return "EXISTS (SELECT 1 FROM tags t WHERE t.message = m.id AND t.name = ?)", [term.value]
+    if term.field in ("is", "has"):
+        return _FLAGS[(term.field, str(term.value))], []
+    if term.field in ("after", "before"):
+        assert isinstance(term.value, datetime)
+        return _COMPARISONS[term.field], [int(term.value.timestamp() * 1000)]
+    if term.field in _COMPARISONS:
+        return _COMPARISONS[term.field], [int(term.value)]  # type: ignore[arg-type]
+    raise ValueError(f"unknown search field {term.field!r}")
+
+
+def _short_term(term: Term) -> tuple[str, list[object]]:
+    """A LIKE over summary columns for words of 1 or 2 characters.
+
+    The trigram index cannot look those up, and a LIKE over the indexed body text would read
+    every stored body; the summary columns (subject, addresses, Message-ID, snippet) are small
+    enough to scan. So a 1-2 character free word finds the body's snippet, not all of it.
+    """
+    pattern = like_pattern(str(term.value))
+    columns = _LIKE_COLUMNS[term.field]
+    condition = " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in columns)
+    return f"({condition})", [pattern] * len(columns)
