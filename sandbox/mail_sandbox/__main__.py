@@ -1,5 +1,5 @@
 """``python -m mail_sandbox`` runs the capture server, as ``mail-sandbox`` does."""
 
-from mail_sandbox.cli import main
+from mail_sandbox.command import main
 
 raise SystemExit(main())

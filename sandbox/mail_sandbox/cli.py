@@ -1,4 +1,4 @@
-"""``mail-sandbox``: run the capture server and inbox from the command line."""
+"""``mail-sandbox`` without ``sendmail``: run the capture server and inbox."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mail_sandbox import __version__, sendmail
-from mail_sandbox.cli_args import DEFAULT_HTTP, DEFAULT_SMTP, parse_endpoint
-from mail_sandbox.server import CaptureServer, Endpoint, ListenError, new_event_loop
+from mail_sandbox import __version__, defaults
+from mail_sandbox.endpoints import Endpoint, parse_endpoint
+from mail_sandbox.server import CaptureServer, ListenError, new_event_loop
 from mail_sandbox.smtp import SMTPSettings
-from mail_sandbox.store import DEFAULT_MAX_MESSAGES, StoreError, open_store
+from mail_sandbox.store import StoreError, open_store
 from mail_sandbox.tls import self_signed_context
 from mail_sandbox.web import Credentials, WebSettings
 from mail_sandbox.web.hosts import parse_allowed_host
@@ -111,16 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--smtp",
         type=parse_endpoint,
-        default=DEFAULT_SMTP,
+        default=defaults.SMTP_ENDPOINT,
         metavar="HOST:PORT",
-        help=f"SMTP listen address (default {DEFAULT_SMTP})",
+        help=f"SMTP listen address (default {defaults.SMTP_ENDPOINT})",
     )
     parser.add_argument(
         "--http",
         type=parse_endpoint,
-        default=DEFAULT_HTTP,
+        default=defaults.HTTP_ENDPOINT,
         metavar="HOST:PORT",
-        help=f"inbox and API listen address (default {DEFAULT_HTTP})",
+        help=f"inbox and API listen address (default {defaults.HTTP_ENDPOINT})",
     )
     parser.add_argument(
         "--db",
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-messages",
         type=non_negative_int,
-        default=DEFAULT_MAX_MESSAGES,
+        default=defaults.MAX_MESSAGES,
         metavar="N",
         help="keep the N newest messages, 0 for no limit (default %(default)s)",
     )
@@ -280,11 +280,8 @@ def _bind_error(exc: OSError, args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``mail-sandbox`` and ``python -m mail_sandbox``."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["sendmail"]:
-        return sendmail.main(argv[1:])
-    args = parse_args(argv)
+    """Run the capture server with ``argv``'s options until SIGINT or SIGTERM."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="mail-sandbox: %(levelname)s %(message)s")
     # aiosmtpd logs every SMTP command at INFO and nags about its own deprecations at WARNING;
     # a user watching this terminal wants our lines and real errors only.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.error
 import urllib.parse
@@ -11,39 +10,14 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 
-_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'\])]+", re.IGNORECASE)
-# Punctuation that ends a sentence is not part of a link written in running text.
-_TRAILING_PUNCTUATION = ".,;:!?"
+from mail_sandbox import defaults
+from mail_sandbox.links import find_links
 
 
 class MailSandboxError(RuntimeError):
     """The capture server answered with an error."""
-
-
-class _LinkCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("a", "area"):
-            for name, value in attrs:
-                if name == "href" and value and re.match(r"https?://", value.strip(), re.I):
-                    self.links.append(value.strip())
-
-
-def find_links(text: str, html: str) -> list[str]:
-    """Absolute http(s) URLs in the text part, then the HTML part's links, each once, in order."""
-    found = [url.rstrip(_TRAILING_PUNCTUATION) for url in _URL_IN_TEXT.findall(text or "")]
-    if html:
-        collector = _LinkCollector()
-        collector.feed(html)
-        collector.close()
-        found.extend(collector.links)
-    return list(dict.fromkeys(found))
 
 
 @dataclass
@@ -98,7 +72,9 @@ class MailSandboxClient:
             raise MailSandboxError(f"{method} {path}: {status} {body[:200]!r}")
         return json.loads(body)
 
-    def summaries(self, query: str = "", limit: int = 1000) -> list[dict[str, Any]]:
+    def summaries(
+        self, query: str = "", limit: int = defaults.MAX_PAGE_SIZE
+    ) -> list[dict[str, Any]]:
         """Summaries of the stored messages (matching ``query``), newest first."""
         if query:
             page = self._json("GET", "/api/v1/search", params={"query": query, "limit": limit})

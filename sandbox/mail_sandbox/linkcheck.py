@@ -12,17 +12,17 @@ are followed by hand, one hop at a time, so every hop is checked the same way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
-from html.parser import HTMLParser
 from http import HTTPStatus
 
 import aiohttp
 from yarl import URL
 
-from mail_sandbox.client import find_links
+from mail_sandbox import defaults
 from mail_sandbox.hostnames import LoopbackResolver, is_loopback_host, normalize_host
+from mail_sandbox.links import find_links, image_sources
 
-DEFAULT_MAX_LINKS = 50
 MAX_REDIRECTS = 3
 # Links checked at once; enough to keep a check quick, few enough to be polite to a dev server.
 CONCURRENCY = 4
@@ -33,25 +33,6 @@ SKIPPED_SCHEME = "skipped: not an http(s) link"
 INVALID_URL = "invalid URL"
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-
-class _ImageSources(HTMLParser):
-    """Collects ``<img src>`` values that are absolute http(s) URLs."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.sources: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "img":
-            return
-        for name, value in attrs:
-            if (
-                name == "src"
-                and value
-                and value.strip().lower().startswith(("http://", "https://"))
-            ):
-                self.sources.append(value.strip())
 
 
 def extract_links(text: str, html: str, follow_images: bool) -> list[str]:
@@ -65,14 +46,9 @@ def extract_links(text: str, html: str, follow_images: bool) -> list[str]:
         # Older html.parser versions assert on some malformed declarations; the text part's
         # links are still worth checking.
         links = find_links(text, "")
-    if follow_images and html:
-        images = _ImageSources()
-        try:
-            images.feed(html)
-            images.close()
-        except AssertionError:
-            pass
-        links.extend(images.sources)
+    if follow_images:
+        with contextlib.suppress(AssertionError):
+            links.extend(image_sources(html))
     return list(dict.fromkeys(links))
 
 
@@ -93,7 +69,7 @@ async def check_links(
     *,
     allowed_hosts: set[str],
     timeout: float,
-    max_links: int = DEFAULT_MAX_LINKS,
+    max_links: int = defaults.MAX_CHECKED_LINKS,
     session: aiohttp.ClientSession | None = None,
     follow_redirects: bool = True,
     max_redirects: int = MAX_REDIRECTS,

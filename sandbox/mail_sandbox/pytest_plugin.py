@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from mail_sandbox.client import CapturedMessage, MailSandboxClient
-from mail_sandbox.server import CaptureServer, Endpoint, LoopThread
+from mail_sandbox.endpoints import Endpoint
+from mail_sandbox.server import CaptureServer, LoopThread
 from mail_sandbox.smtp import SMTPSettings
 from mail_sandbox.store import open_store
 from mail_sandbox.tls import self_signed_context

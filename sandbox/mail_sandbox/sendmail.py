@@ -24,8 +24,8 @@ from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
 from typing import BinaryIO, NoReturn
 
-from mail_sandbox.cli_args import DEFAULT_SMTP, parse_endpoint
-from mail_sandbox.server import Endpoint
+from mail_sandbox import defaults
+from mail_sandbox.endpoints import Endpoint, parse_endpoint
 
 PROG = "mail-sandbox sendmail"
 EX_OK = 0
@@ -35,7 +35,6 @@ EX_UNAVAILABLE = 69
 EX_SOFTWARE = 70
 EX_TEMPFAIL = 75
 EX_PROTOCOL = 76
-TIMEOUT_SECONDS = 30.0
 _LINE_END = re.compile(rb"\r\n|\n|\r(?!\n)")
 
 
@@ -81,9 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--smtp",
         "-S",
         type=parse_endpoint,
-        default=DEFAULT_SMTP,
+        default=defaults.SMTP_ENDPOINT,
         metavar="HOST:PORT",
-        help=f"the capture server's SMTP address (default {DEFAULT_SMTP})",
+        help=f"the capture server's SMTP address (default {defaults.SMTP_ENDPOINT})",
     )
     # Accepted so that existing callers work; they change nothing here. The message is always
     # read to the end of input, as with -i.
@@ -179,7 +178,9 @@ def _user() -> str:
 def _deliver(message: bytes, sender: str, recipients: list[str], server: Endpoint) -> None:
     where = str(server)
     try:
-        with smtplib.SMTP(server.host, server.port, timeout=TIMEOUT_SECONDS) as smtp:
+        with smtplib.SMTP(
+            server.host, server.port, timeout=defaults.SENDMAIL_TIMEOUT_SECONDS
+        ) as smtp:
             smtp.ehlo_or_helo_if_needed()
             options = []
             if smtp.has_extn("8bitmime") and any(byte > 127 for byte in message):

@@ -7,7 +7,6 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -15,24 +14,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.streams import StreamReader
 
 from mail_sandbox.chaos import ChaosControl
+from mail_sandbox.endpoints import Endpoint
 from mail_sandbox.smtp import SMTPSettings, smtp_factory
 from mail_sandbox.stats import RuntimeStats
 from mail_sandbox.store import MessageStore
 from mail_sandbox.web import Credentials, WebSettings, create_web_app
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """A host and port; port 0 asks the OS for a free one."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

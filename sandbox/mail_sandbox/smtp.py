@@ -16,6 +16,7 @@ from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, syntax
 
+from mail_sandbox import defaults
 from mail_sandbox.chaos import ChaosControl
 from mail_sandbox.smtp_data import read_data
 from mail_sandbox.stats import RuntimeStats
@@ -40,10 +41,10 @@ class SMTPSettings:
     takes its own from here). ``max_recipients`` is Mailpit's default: a client that sends one
     message to many more is more likely a runaway loop than a test; 0 lifts the limit."""
 
-    max_size: int = 25 * 1024 * 1024
-    idle_timeout: float = 300.0
+    max_size: int = defaults.MAX_MESSAGE_SIZE
+    idle_timeout: float = defaults.IDLE_TIMEOUT_SECONDS
     tls_context: ssl.SSLContext | None = None
-    max_recipients: int = 100
+    max_recipients: int = defaults.MAX_RECIPIENTS
 
 
 def accept_any_login(

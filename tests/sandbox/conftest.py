@@ -10,7 +10,8 @@ import pytest
 from aiohttp import web
 from link_target import PAGES, Site, serve_site
 
-from mail_sandbox.server import CaptureServer, Endpoint, LoopThread
+from mail_sandbox.endpoints import Endpoint
+from mail_sandbox.server import CaptureServer, LoopThread
 from mail_sandbox.smtp import SMTPSettings
 from mail_sandbox.store import MessageStore, open_store
 from mail_sandbox.tls import self_signed_context

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from mail_sandbox.store import MessageStore, open_store
-from mail_sandbox.store.base import NewMessagesListener, Page, StoreError, Summary
+from mail_sandbox.store.contract import NewMessagesListener, Page, StoreError, Summary
 
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 SUMMARY_KEYS = {

@@ -24,10 +24,10 @@ from schemathesis.specs.openapi.checks import (
 )
 from still_captures import assert_still_captures
 
+from mail_sandbox.defaults import WAIT_SECONDS
 from mail_sandbox.server import CaptureServer
 from mail_sandbox.smtp import SMTPSettings
 from mail_sandbox.web.openapi import description
-from mail_sandbox.web.params import DEFAULT_WAIT_SECONDS
 
 EXAMPLES_PER_OPERATION = 30
 # The longest a fuzzed wait may block: long enough to wait for real, short enough for CI.
@@ -101,7 +101,7 @@ def fuzzed_server(
 def _bound_wait(query: dict[str, Any]) -> None:
     """Lower a valid timeout above ``MAX_WAIT``; an invalid one stays, for the server to refuse."""
     try:
-        seconds = float(query.get("timeout", DEFAULT_WAIT_SECONDS))
+        seconds = float(query.get("timeout", WAIT_SECONDS))
     except (TypeError, ValueError):
         return
     if not seconds <= MAX_WAIT:  # NaN and infinity included

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from process_output import ProcessOutput
 
-from mail_sandbox.cli import DEFAULT_HTTP, DEFAULT_SMTP, UI_AUTH_ENV, parse_args
+from mail_sandbox.cli import UI_AUTH_ENV, parse_args
 
 # Runs the real command line with an audit hook that writes down every attempt to reach
 # another host (connections, datagrams, name lookups), and the binds that prove it was live.
@@ -172,7 +172,7 @@ def test_listens_on_loopback_by_default(monkeypatch):
     args = parse_args([])
 
     assert (args.smtp.host, args.http.host) == ("127.0.0.1", "127.0.0.1")
-    assert (args.smtp, args.http) == (DEFAULT_SMTP, DEFAULT_HTTP)
+    assert (args.smtp.port, args.http.port) == (8025, 8026)
     assert args.ui_auth is None
 
 

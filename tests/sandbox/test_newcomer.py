@@ -13,7 +13,8 @@ from importlib import metadata
 
 import pytest
 
-from mail_sandbox.server import CaptureServer, Endpoint, run_on_own_loop
+from mail_sandbox.endpoints import Endpoint
+from mail_sandbox.server import CaptureServer, run_on_own_loop
 from mail_sandbox.smtp import SMTPSettings
 from mail_sandbox.store import MessageStore
 

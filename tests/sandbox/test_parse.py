@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mail_sandbox.store.base import Address
+from mail_sandbox.store.contract import Address
 from mail_sandbox.store.parse import SNIPPET_LENGTH, summarize
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mail_sandbox.client import find_links
+from mail_sandbox.links import find_links
 
 pytest_plugins = ["pytester"]
 

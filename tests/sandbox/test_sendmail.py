@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from mail_sandbox.endpoints import Endpoint
 from mail_sandbox.sendmail import EX_TEMPFAIL, EX_UNAVAILABLE, EX_USAGE, without_bcc
-from mail_sandbox.server import CaptureServer, Endpoint, LoopThread
+from mail_sandbox.server import CaptureServer, LoopThread
 from mail_sandbox.store import MessageStore
 
 # As a shell script or cron job writes it: LF line endings, no Date or Message-ID.
@@ -174,6 +175,26 @@ def test_help_names_the_options() -> None:
     assert result.returncode == 0
     for option in ("-f FROM", "-t", "--smtp HOST:PORT", "RECIPIENT"):
         assert option in result.stdout
+
+
+def test_sendmail_does_not_load_the_server() -> None:
+    """Scripts run sendmail once per message: it starts without the server's web and SMTP stack."""
+    code = (
+        "import sys\n"
+        "from mail_sandbox.command import main\n"
+        "try:\n"
+        "    main(['sendmail', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('aiohttp', 'aiosmtpd', 'jinja2', 'mail_sandbox.server', 'mail_sandbox.store')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+
+    assert "usage: mail-sandbox sendmail" in result.stdout
+    assert result.stderr.strip() == "[]"
 
 
 def test_without_bcc_keeps_everything_but_the_bcc_fields() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mail_sandbox.store.base import (
-    DEFAULT_MAX_MESSAGES,
+from mail_sandbox import defaults
+from mail_sandbox.store.contract import (
     Address,
     MessageStore,
     NoSuchMessageError,
@@ -19,7 +19,6 @@ from mail_sandbox.store.base import (
 from mail_sandbox.store.sqlite import SQLiteStore
 
 __all__ = [
-    "DEFAULT_MAX_MESSAGES",
     "Address",
     "MessageStore",
     "NoSuchMessageError",
@@ -36,7 +35,9 @@ __all__ = [
 ]
 
 
-def open_store(path: str = ":memory:", *, max_messages: int = DEFAULT_MAX_MESSAGES) -> MessageStore:
+def open_store(
+    path: str = ":memory:", *, max_messages: int = defaults.MAX_MESSAGES
+) -> MessageStore:
     """Open (or create) the mailbox at ``path``; ``":memory:"`` is a throwaway one.
 
     ``max_messages`` keeps only the newest N messages (0 = no limit). Raises ``StoreError``

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mail_sandbox.store.base import Address
+from mail_sandbox.store.contract import Address
 from mail_sandbox.store.parse import ParsedMessage, summarize
 from mail_sandbox.store.sqlite_schema import bump_generation
 

@@ -25,7 +25,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
 from mail_sandbox.message_limits import MAX_ADDRESSES, MAX_PARTS, cut_value, parse_bounded
-from mail_sandbox.store.base import Address
+from mail_sandbox.store.contract import Address
 
 SNIPPET_LENGTH = 250
 INDEXED_TEXT_LIMIT = 64 * 1024

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from mail_sandbox.store.base import SearchError
+from mail_sandbox.store.contract import SearchError
 
 #: Fields whose value is matched as a case-insensitive substring; ``text`` is a free word.
 TEXT_FIELDS = frozenset(

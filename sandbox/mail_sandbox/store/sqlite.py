@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from mail_sandbox.store.base import (
-    DEFAULT_MAX_MESSAGES,
+from mail_sandbox import defaults
+from mail_sandbox.store.contract import (
     Address,
     MessageStore,
     NewMessagesListener,
@@ -80,8 +80,6 @@ logger = logging.getLogger(__name__)
 #: to the size of one transaction).
 BURST_LIMIT = 500
 BURST_BYTES = 64 * 1024 * 1024
-#: Largest page ``list`` and ``search`` return.
-PAGE_LIMIT = 1000
 # Well under SQLite's limit on bound parameters per statement.
 _CHUNK = 500
 #: Parameters one INSERT of new messages binds at most: SQLite before 3.32 allows 999.
@@ -164,7 +162,7 @@ class SQLiteStore(MessageStore):
         self,
         path: str = ":memory:",
         *,
-        max_messages: int = DEFAULT_MAX_MESSAGES,
+        max_messages: int = defaults.MAX_MESSAGES,
         busy_timeout_ms: int = 5000,
         clock: Callable[[], float] = time.time,
         index_in_process: bool | None = None,
@@ -513,7 +511,7 @@ class SQLiteStore(MessageStore):
 
     def _page(self, terms: list[Term], start: int, limit: int, after: str | None) -> Page:
         start = max(0, int(start))
-        limit = max(1, min(int(limit), PAGE_LIMIT))
+        limit = max(1, min(int(limit), defaults.MAX_PAGE_SIZE))
         with self._snapshot() as conn:
             floor = None
             if after is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from mail_sandbox.store.base import StoreError
+from mail_sandbox.store.contract import StoreError
 
 #: Version 2 receives mail through the incoming file. Version 1 files (no incoming file) are
 #: upgraded in place; the bump keeps an older version, which would not see mail waiting in the

@@ -10,7 +10,7 @@ from email.policy import compat32
 from aiohttp import web
 
 from mail_sandbox.mime import MessageView, get_part, parse_message
-from mail_sandbox.store.base import MessageStore, Page, SearchError
+from mail_sandbox.store.contract import MessageStore, Page, SearchError
 from mail_sandbox.web import api_wait, params
 from mail_sandbox.web.downloads import attachment_disposition
 from mail_sandbox.web.errors import ApiError

@@ -15,7 +15,7 @@ import asyncio
 
 from aiohttp import web
 
-from mail_sandbox.store.base import MessageStore, SearchError, Summary
+from mail_sandbox.store.contract import MessageStore, SearchError, Summary
 from mail_sandbox.web import params
 from mail_sandbox.web.errors import ApiError
 from mail_sandbox.web.keys import HUB, STORE

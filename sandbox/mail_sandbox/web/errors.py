@@ -11,7 +11,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mail_sandbox.store.base import StoreError
+from mail_sandbox.store.contract import StoreError
 
 log = logging.getLogger(__name__)
 

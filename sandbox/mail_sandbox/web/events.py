@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
-from mail_sandbox.store.base import NewMessagesListener
+from mail_sandbox.store.contract import NewMessagesListener
 
 # A subscriber that falls far behind only needs to know that something arrived, not every ID.
 MAX_PENDING_IDS = 1000

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from mail_sandbox.chaos import ChaosControl
 from mail_sandbox.stats import RuntimeStats
-from mail_sandbox.store.base import MessageStore
+from mail_sandbox.store.contract import MessageStore
 from mail_sandbox.web.events import NewMessageHub
 from mail_sandbox.web.settings import WebSettings
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mail_sandbox.mime import MessageView, parse_message
-from mail_sandbox.store.base import MessageStore, Summary
+from mail_sandbox.store.contract import MessageStore, Summary
 
 LATEST = "latest"
 

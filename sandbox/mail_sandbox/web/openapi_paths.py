@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mail_sandbox.defaults import MAX_PAGE_SIZE, MAX_WAIT_SECONDS, PAGE_SIZE, WAIT_SECONDS
 from mail_sandbox.web.openapi_schemas import STRING, STRINGS, Schema, ref
-from mail_sandbox.web.params import DEFAULT_LIMIT, DEFAULT_WAIT_SECONDS, MAX_LIMIT, MAX_WAIT_SECONDS
 
 _OK_TEXT = {
     "description": 'The change was made: "ok"',
@@ -89,8 +89,8 @@ _TAG = _path("Tag", "The tag's name", "orders")
 _START = _query("start", {"type": "integer", "minimum": 0, "default": 0}, "Offset into the list")
 _LIMIT = _query(
     "limit",
-    {"type": "integer", "minimum": 0, "default": DEFAULT_LIMIT},
-    f"Messages per page; more than {MAX_LIMIT} is lowered to {MAX_LIMIT}",
+    {"type": "integer", "minimum": 0, "default": PAGE_SIZE},
+    f"Messages per page; more than {MAX_PAGE_SIZE} is lowered to {MAX_PAGE_SIZE}",
 )
 _SEARCH = _query(
     "query", {"type": "string", "minLength": 1}, "Mailpit's search grammar", required=True
@@ -202,7 +202,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 _query("query", STRING, "Mailpit's search grammar; empty: any message"),
                 _query(
                     "timeout",
-                    {"type": "number", "minimum": 0, "default": DEFAULT_WAIT_SECONDS},
+                    {"type": "number", "minimum": 0, "default": WAIT_SECONDS},
                     f"Seconds to wait; more than {MAX_WAIT_SECONDS:g} is lowered to it",
                 ),
                 _query(

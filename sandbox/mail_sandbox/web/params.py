@@ -14,12 +14,9 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from mail_sandbox import defaults
 from mail_sandbox.web.errors import ApiError
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 1000
-DEFAULT_WAIT_SECONDS = 30.0
-MAX_WAIT_SECONDS = 300.0
 BOTH_IDS_AND_SEARCH = "You may specify either IDs or a search query, not both"
 # SQLite's largest integer: a start beyond it is as far past the end as any other.
 MAX_START = 2**63 - 1
@@ -46,22 +43,22 @@ class ChangeRequest:
 def paging(query: Mapping[str, str]) -> tuple[int, int]:
     """``(start, limit)`` from ``?start=&limit=``, each above its maximum lowered to it."""
     start = _whole_number(query, "start", 0, MAX_START)
-    limit = _whole_number(query, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+    limit = _whole_number(query, "limit", defaults.PAGE_SIZE, defaults.MAX_PAGE_SIZE)
     return start, limit
 
 
 def wait_timeout(query: Mapping[str, str]) -> float:
-    """Seconds from ``?timeout=``, capped at ``MAX_WAIT_SECONDS``."""
+    """Seconds from ``?timeout=``, capped at ``defaults.MAX_WAIT_SECONDS``."""
     value = query.get("timeout", "").strip()
     if not value:
-        return DEFAULT_WAIT_SECONDS
+        return defaults.WAIT_SECONDS
     try:
         seconds = float(value)
     except ValueError:
         raise ApiError(400, "timeout must be a number of seconds") from None
     if not math.isfinite(seconds) or seconds < 0:
         raise ApiError(400, "timeout must be a number of seconds, 0 or more")
-    return min(seconds, MAX_WAIT_SECONDS)
+    return min(seconds, defaults.MAX_WAIT_SECONDS)
 
 
 def change_request(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mail_sandbox.mime import MessageView, PartInfo
-from mail_sandbox.store.base import Address, Page, Summary
+from mail_sandbox.store.contract import Address, Page, Summary
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # RFC 7230 token characters: the only names Go's CanonicalMIMEHeaderKey changes.

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_MAX_MESSAGE_SIZE = 25 * 1024 * 1024
-DEFAULT_LINK_CHECK_TIMEOUT = 5.0
+from mail_sandbox import defaults
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +19,6 @@ class WebSettings:
 
     label: str = ""
     link_check_hosts: frozenset[str] = frozenset()
-    link_check_timeout: float = DEFAULT_LINK_CHECK_TIMEOUT
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    link_check_timeout: float = defaults.LINK_CHECK_TIMEOUT_SECONDS
+    max_message_size: int = defaults.MAX_MESSAGE_SIZE
     allowed_hosts: frozenset[str] = frozenset()

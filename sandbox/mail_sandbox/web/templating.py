@@ -9,7 +9,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from mail_sandbox.store.base import Address
+from mail_sandbox.store.contract import Address
 from mail_sandbox.web.serialize import rfc3339
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from mail_sandbox.store.base import MessageStore, Page, SearchError
+from mail_sandbox.store.contract import MessageStore, Page, SearchError
 from mail_sandbox.web.errors import ApiError
 from mail_sandbox.web.frame import email_document
 from mail_sandbox.web.keys import STORE

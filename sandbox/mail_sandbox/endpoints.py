@@ -1,13 +1,22 @@
-"""Command-line value types shared by ``mail-sandbox`` and ``mail-sandbox sendmail``."""
+"""Listen and connect addresses (``HOST:PORT``), shared by the server, ``mail-sandbox`` and
+``mail-sandbox sendmail``. Kept free of the server's imports, so that sendmail starts fast."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
-from mail_sandbox.server import Endpoint
 
-DEFAULT_SMTP = Endpoint("127.0.0.1", 8025)
-DEFAULT_HTTP = Endpoint("127.0.0.1", 8026)
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A host and port; port 0 asks the OS for a free one."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
 
 def parse_endpoint(value: str) -> Endpoint:

@@ -12,9 +12,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
-#: Messages a mailbox keeps unless told otherwise: the newest this many, older ones pruned.
-DEFAULT_MAX_MESSAGES = 10_000
-
 
 class StoreError(Exception):
     """The store could not do what was asked (disk full, read-only, closed)."""
