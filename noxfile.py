@@ -1,4 +1,4 @@
-"""Developer and CI commands: `nox -s sandbox`, `tests`, `e2e`, `lint`."""
+"""Developer and CI commands: `nox -s sandbox`, `tests`, `e2e`, `standalone`, `lint`, `bench`."""
 
 from __future__ import annotations
 
@@ -31,6 +31,17 @@ def tests(session: nox.Session) -> None:
     install_project(session)
     ensure_browser(session)
     session.run("pytest", *session.posargs)
+    if not session.posargs:
+        # The whole suite also means the capture server still installs and works alone.
+        session.notify("standalone")
+
+
+@nox.session(python=PYTHON, reuse_venv=False)
+def standalone(session: nox.Session) -> None:
+    """mail-sandbox alone in a new virtualenv, as another project installs it: no Flask comes
+    along, and the README's plugin example passes beside the project's own app/ and sandbox/."""
+    session.install("./sandbox", "pytest-xdist")
+    session.run("python", "tools/check_standalone.py")
 
 
 @nox.session(python=PYTHON)
@@ -64,7 +75,7 @@ def sandbox(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Measure the capture server against plain aiosmtpd and print one table (about 4 minutes).
+    """Measure the capture server against plain aiosmtpd, in rounds; print one table (~4 min).
 
     ``nox -s bench -- --quick`` is a smoke run under a minute; the table is also written to
     ``benchmarks/results/latest.json``.

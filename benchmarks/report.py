@@ -1,12 +1,26 @@
-"""The benchmark's one table: each figure, the floor's, their ratio, the target and PASS/FAIL."""
+"""The benchmark's one table: each figure, the floor's, their ratio, the target and PASS/FAIL.
+
+A row measured over rounds shows the median of each figure and is judged on the median of its
+per-round ratios (see ``benchmarks.rounds``).
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from benchmarks.rounds import Round, describe_ratios, median, median_ratio, ratio
+
+#: Printed under a table that has rows over rounds.
+ROUNDS_NOTE = (
+    "Rows with rounds: measured and floor are the medians of the rounds; ratio, which PASS/FAIL "
+    "is judged on, is the median of the per-round ratios (each round runs the floor and ours "
+    "back to back on fresh servers)."
+)
 
 
 @dataclass(frozen=True)
@@ -18,9 +32,9 @@ class Target:
     at_most: bool
     ratio: bool = False
 
-    def met(self, ours: float | None, floor: float | None) -> bool | None:
-        """Whether the figures meet the goal; None when a figure is missing."""
-        figure = _ratio(ours, floor) if self.ratio else ours
+    def met(self, ours: float | None, ratio_to_floor: float | None) -> bool | None:
+        """Whether the figure (or its ratio to the floor) meets the goal; None when missing."""
+        figure = ratio_to_floor if self.ratio else ours
         if figure is None or math.isnan(figure):
             return None
         return figure <= self.value if self.at_most else figure >= self.value
@@ -56,7 +70,8 @@ def at_least(value: float) -> Target:
 @dataclass(frozen=True)
 class Row:
     """One line of the table. ``value`` is None when it could not be measured (``detail`` says
-    why); ``floor`` is the floor's figure where one applies."""
+    why); ``floor`` is the floor's figure where one applies. A row over ``rounds`` (made by
+    ``over_rounds``) holds the medians as ``value`` and ``floor``."""
 
     figure: str
     value: float | None
@@ -64,23 +79,46 @@ class Row:
     floor: float | None = None
     target: Target | None = None
     detail: str = ""
+    rounds: tuple[Round, ...] = ()
+
+    @classmethod
+    def over_rounds(
+        cls,
+        figure: str,
+        rounds: Sequence[Round],
+        unit: str,
+        target: Target | None = None,
+        detail: str = "",
+    ) -> Row:
+        """A row of figures measured in ``rounds``; the detail starts with the per-round ratios."""
+        return cls(
+            figure,
+            median(each.ours for each in rounds),
+            unit,
+            median(each.floor for each in rounds),
+            target,
+            "; ".join(part for part in (describe_ratios(rounds), detail) if part),
+            tuple(rounds),
+        )
 
     @property
     def ratio(self) -> float | None:
-        """``value / floor``, where both exist."""
-        return _ratio(self.value, self.floor)
+        """The median of the per-round ratios over rounds, else ``value / floor``."""
+        if self.rounds:
+            return median_ratio(self.rounds)
+        return ratio(self.value, self.floor)
 
     @property
     def result(self) -> str:
         """PASS, FAIL, n/a (a figure missing) or - (no target: for information)."""
         if self.target is None:
             return "-"
-        met = self.target.met(self.value, self.floor)
+        met = self.target.met(self.value, self.ratio)
         return "n/a" if met is None else "PASS" if met else "FAIL"
 
     def as_json(self) -> dict[str, Any]:
-        """This row with its ratio, target and result, JSON-ready."""
-        return {
+        """This row with its ratio, target and result (and each round's figures), JSON-ready."""
+        document: dict[str, Any] = {
             "figure": self.figure,
             "value": self.value,
             "unit": self.unit,
@@ -90,6 +128,9 @@ class Row:
             "result": self.result,
             "detail": self.detail,
         }
+        if self.rounds:
+            document["rounds"] = [each.as_json() for each in self.rounds]
+        return document
 
 
 def format_table(rows: list[Row]) -> str:
@@ -118,6 +159,9 @@ def format_table(rows: list[Row]) -> str:
         lines.append("  ".join([*fixed, line[-1]]).rstrip())
         if number == 0:
             lines.append("  ".join("-" * width for width in [*widths, len(header[-1])]))
+    if any(row.rounds for row in rows):
+        lines.append("")
+        lines.append(ROUNDS_NOTE)
     return "\n".join(lines)
 
 
@@ -126,12 +170,6 @@ def write_json(path: Path, rows: list[Row], **extra: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {**extra, "rows": [row.as_json() for row in rows]}
     path.write_text(json.dumps(document, indent=2) + "\n")
-
-
-def _ratio(ours: float | None, floor: float | None) -> float | None:
-    if ours is None or floor is None or floor == 0 or math.isnan(ours) or math.isnan(floor):
-        return None
-    return ours / floor
 
 
 def _number(value: float) -> str:

@@ -80,29 +80,21 @@ def p95_ms(result: LoadResult | None) -> float | None:
     return result.latency(95) * MS
 
 
-def load_detail(result: LoadResult | None, rounds: str = "") -> str:
+def load_detail(result: LoadResult | None) -> str:
     """How many messages in what time, and whether any failed or the time ran out."""
     if result is None:
         return "not measured"
-    parts = [f"{result.sent:,} msgs in {result.elapsed:.1f} s"]
-    if rounds:
-        parts.append(rounds)
+    return ", ".join([f"{result.sent:,} msgs in {result.elapsed:.1f} s", *load_problems(result)])
+
+
+def load_problems(result: LoadResult) -> list[str]:
+    """What went wrong in ``result``: failed messages, the time limit; empty when nothing."""
+    problems = []
     if result.failed:
-        parts.append(f"{result.failed} FAILED: {result.errors[0]}")
+        problems.append(f"{result.failed} FAILED: {result.errors[0]}")
     if result.timed_out:
-        parts.append("hit the time limit")
-    return ", ".join(parts)
-
-
-def latency_detail(ours: LoadResult | None, floor: LoadResult | None) -> str:
-    """p50 and p99 of ours and of the floor, for the detail column."""
-
-    def p(result: LoadResult | None) -> str:
-        if result is None or not result.latencies:
-            return "-"
-        return f"p50 {result.latency(50) * MS:.1f} / p99 {result.latency(99) * MS:.1f}"
-
-    return f"ours {p(ours)} ms; floor {p(floor)} ms"
+        problems.append("hit the time limit")
+    return problems
 
 
 def brief(result: LoadResult) -> str:
