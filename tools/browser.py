@@ -1,4 +1,4 @@
-"""Find the Chromium the browser tests drive, in the order the README gives:
+"""Find the Chromium the browser tests drive, in the order docs/development.md gives:
 
 1. ``CHROMIUM_PATH`` when set; 2. Playwright's own Chromium when installed; 3. a system
 ``chromium`` / ``chromium-browser`` on PATH. ``python tools/browser.py --ensure`` (run by nox

@@ -4,7 +4,7 @@ Run by ``nox -s standalone`` in a virtualenv that holds only ``pip install ./san
 pytest-xdist. It fails (exit status 1, one line per problem) when that install brought Flask or
 a top-level ``app`` or ``sandbox`` module along, or when the README's pytest plugin example does
 not pass, with and without ``-n 2``, inside a project that has its own ``app/`` and ``sandbox/``
-packages and its tests under ``tests/`` (the layout that used to collide with ours).
+packages and its tests under ``tests/``, whose imports must find the project's own.
 """
 
 from __future__ import annotations

@@ -37,8 +37,8 @@ TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 
 @dataclass(frozen=True, slots=True)
 class SMTPSettings:
-    """How the SMTP side behaves, with the defaults the README documents (the command line
-    takes its own from here). ``max_recipients`` is Mailpit's default: a client that sends one
+    """How the SMTP side behaves (defaults from ``mail_sandbox.defaults``, as the command
+    line's). ``max_recipients`` is Mailpit's default: a client that sends one
     message to many more is more likely a runaway loop than a test; 0 lifts the limit."""
 
     max_size: int = defaults.MAX_MESSAGE_SIZE

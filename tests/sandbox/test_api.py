@@ -1,4 +1,4 @@
-"""The JSON API over real HTTP, checked field by field against the README's API description."""
+"""The JSON API over real HTTP, checked field by field against docs/api.md's description."""
 
 from __future__ import annotations
 

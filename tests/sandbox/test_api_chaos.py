@@ -8,7 +8,6 @@ import json
 import signal
 import smtplib
 import urllib.request
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,8 +15,6 @@ from process_output import start_mail_sandbox
 
 from mail_sandbox.server import CaptureServer
 from mail_sandbox.store import MessageStore
-
-pytest_plugins = ["pytester"]
 
 DEFAULTS = {
     "Sender": {"ErrorCode": 451, "Probability": 0},
@@ -249,18 +246,6 @@ def test_mailbox_chaos_resets_even_when_the_block_fails(mailbox) -> None:
 def test_mailbox_chaos_needs_a_trigger(mailbox) -> None:
     with pytest.raises(TypeError, match=r"chaos\(recipient=451\)"), mailbox.chaos():
         pass
-
-
-def test_the_readme_chaos_example_runs(pytester: pytest.Pytester) -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("## The pytest plugin", 1)[1]
-    examples = [block.split("```", 1)[0] for block in section.split("```python\n")[1:]]
-    [example] = [block for block in examples if "mailbox.chaos(" in block]
-    pytester.makepyfile(test_readme_chaos=example)
-
-    result = pytester.runpytest_subprocess()
-
-    result.assert_outcomes(passed=1)
 
 
 # --- the command line ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The JSON API under ``/api/v1``, in Mailpit's shapes (see the README's "The JSON API")."""
+"""The JSON API under ``/api/v1``, in Mailpit's shapes (docs/api.md describes each)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from mail_sandbox import defaults
 
 @dataclass(frozen=True, slots=True)
 class WebSettings:
-    """Options of the inbox and API, with the defaults the README documents.
+    """Options of the inbox and API, their defaults in ``mail_sandbox.defaults``.
 
     ``link_check_hosts`` are the hosts, besides loopback ones, that a link check may contact;
     ``max_message_size`` bounds what ``POST /api/v1/send`` stores, as SMTP's size limit does;
