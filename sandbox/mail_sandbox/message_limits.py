@@ -2,9 +2,9 @@
 
 Captured mail is whatever a client sent: 100,000 MIME parts, a header folded over 24 MB, a
 million recipients. The raw bytes are always kept and downloadable whole; what is parsed for
-display and summaries stops at these caps, so every view answers in bounded time. Both
-parsers (``mail_sandbox.store.parse`` for summaries, ``mail_sandbox.mime`` for the view) read
-through ``parse_bounded``, so the list and the message agree on what they show.
+display and summaries stops at these caps, so every view answers in bounded time. The list
+and the message view read the same capped tree (``mail_sandbox.mime``), so they agree on what
+they show.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ MAX_PARTS = 1000
 MAX_HEADER_BYTES = 1024 * 1024
 #: Characters of one header value read; the rest is cut, marked with ``TRUNCATED``.
 MAX_HEADER_VALUE = 16 * 1024
+#: Multipart nesting unpacked; a deeper part is one opaque leaf. Real mail nests a handful of
+#: levels, and walking further would only invite the recursion limit.
+MAX_DEPTH = 100
 #: Addresses per field (To, Cc, Bcc, Reply-To) in summaries and views.
 MAX_ADDRESSES = 1000
 #: Appended to a header value that was cut.
@@ -43,7 +46,7 @@ def parse_bounded(raw: bytes, policy: Policy) -> Message:
 
     parser = BytesFeedParser(_factory=factory, policy=policy)
     parts = 0  # the parser made one to try the factory
-    data = memoryview(_bounded_headers(raw))
+    data = memoryview(bounded_headers(raw))
     for start in range(0, len(data), _FEED_CHUNK):
         parser.feed(bytes(data[start : start + _FEED_CHUNK]))
         if parts > MAX_PARTS:
@@ -58,7 +61,7 @@ def cut_value(value: str) -> str:
     return value[:MAX_HEADER_VALUE] + TRUNCATED
 
 
-def _bounded_headers(raw: bytes) -> bytes:
+def bounded_headers(raw: bytes) -> bytes:
     """``raw`` with header lines past ``MAX_HEADER_BYTES`` dropped (the body unchanged)."""
     end = _HEADER_END.search(raw, 0, MAX_HEADER_BYTES + 4)
     if end is not None or len(raw) <= MAX_HEADER_BYTES:

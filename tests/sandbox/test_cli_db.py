@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mail_sandbox.store.sqlite_schema import SCHEMA_VERSION
+from mail_sandbox.store.sqlite.schema import SCHEMA_VERSION
 
 
 def run_mail_sandbox(db: Path) -> subprocess.CompletedProcess[str]:

@@ -62,7 +62,7 @@ HOSTILE_MESSAGES = {
         b'Content-Disposition: attachment; filename="a.pdf"\r\n\r\nJVBER=i0x\r\n--b--\r\n'
     ),
     "nested-50": nested_multipart(50),
-    # Deeper than the viewer unpacks (mail_sandbox.mime.MAX_DEPTH): the rest shows as one blob.
+    # Deeper than the viewer unpacks (message_limits.MAX_DEPTH): the rest shows as one blob.
     "nested-150": nested_multipart(150),
     "garbage-headers": (
         b"no colon here\r\n: empty name\r\nFrom a@example.com\r\n"

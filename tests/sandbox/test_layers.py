@@ -16,7 +16,17 @@ import mail_sandbox
 
 PACKAGE = Path(mail_sandbox.__file__).parent
 #: Modules below the web: they may not import the web, the server, the CLI or the client.
-LOWER_LAYERS = ("store", "smtp", "smtp_data", "links", "endpoints", "defaults", "message_limits")
+LOWER_LAYERS = (
+    "store",
+    "mime",
+    "tags",
+    "smtp",
+    "smtp_data",
+    "links",
+    "endpoints",
+    "defaults",
+    "message_limits",
+)
 ABOVE = ("mail_sandbox.web", "mail_sandbox.server", "mail_sandbox.cli", "mail_sandbox.client")
 
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mail_sandbox.mime import MessageView, get_part, parse_message
+from mail_sandbox.store.parse import summarize
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 PDF = b"%PDF-1.4\n" + b"\x00\xff" * 100
@@ -259,3 +260,110 @@ def test_corrupted_real_messages_never_raise(data: st.DataObject) -> None:
     view = parse_message(bytes(raw[:cut]))
     for part in [*view.attachments, *view.inline]:
         get_part(bytes(raw[:cut]), part.part_id)
+
+
+def multipart(subtype: str, *parts: bytes, boundary: str = "") -> bytes:
+    """A multipart entity of ``parts`` (each headers, blank line, body)."""
+    boundary = boundary or f"{subtype}-{len(parts)}-{sum(map(len, parts))}"
+    body = b"".join(b"--" + boundary.encode() + b"\r\n" + part + b"\r\n" for part in parts)
+    return (
+        f'Content-Type: multipart/{subtype}; boundary="{boundary}"\r\n\r\n'.encode()
+        + body
+        + b"--"
+        + boundary.encode()
+        + b"--"
+    )
+
+
+def leaf(headers: str, body: bytes = b"data") -> bytes:
+    return headers.replace("\n", "\r\n").encode() + b"\r\n\r\n" + body
+
+
+TEXT = leaf("Content-Type: text/plain", b"hello")
+HTML = leaf("Content-Type: text/html", b'<img src="cid:a@x">')
+IMAGE_WITH_CID = leaf("Content-Type: image/png\nContent-ID: <a@x>", PNG)
+IMAGE_WITHOUT_CID = leaf("Content-Type: image/png", PNG)
+IMAGE_SAID_INLINE = leaf("Content-Type: image/png\nContent-Disposition: inline", PNG)
+UNNAMED_DOWNLOAD = leaf("Content-Type: application/octet-stream")
+UNNAMED_ATTACHMENT = leaf("Content-Type: application/pdf\nContent-Disposition: attachment")
+FORWARDED = leaf(
+    "Content-Type: message/rfc822",
+    multipart("mixed", TEXT, leaf("Content-Type: application/pdf; name=inner.pdf")),
+)
+
+
+def deep(levels: int, bottom: bytes) -> bytes:
+    for level in range(levels):
+        bottom = multipart("mixed", bottom, boundary=f"level{level}")
+    return bottom
+
+
+# (attachments, inline) the list must count and the view must show for each message.
+LIST_AND_VIEW = {
+    "the rich message": (rich_message(), (2, 1)),
+    "inline images with and without Content-ID": (
+        multipart("related", HTML, IMAGE_WITH_CID, IMAGE_WITHOUT_CID, IMAGE_SAID_INLINE),
+        (1, 2),
+    ),
+    "attachments without a file name": (
+        multipart("mixed", TEXT, UNNAMED_DOWNLOAD, UNNAMED_ATTACHMENT),
+        (2, 0),
+    ),
+    "an attached message, whose own parts are its own": (
+        multipart("mixed", TEXT, FORWARDED),
+        (1, 0),
+    ),
+    "nested multiparts": (
+        multipart(
+            "mixed",
+            multipart("alternative", TEXT, multipart("related", HTML, IMAGE_WITH_CID)),
+            multipart("mixed", UNNAMED_ATTACHMENT, multipart("mixed", IMAGE_WITHOUT_CID)),
+        ),
+        (2, 1),
+    ),
+    "an empty Content-ID": (
+        multipart("related", HTML, leaf("Content-Type: image/png\nContent-ID: <>", PNG)),
+        (1, 0),
+    ),
+    "a text part named only by its type": (
+        multipart(
+            "mixed",
+            TEXT,
+            leaf('Content-Type: text/plain; name=n.txt\nContent-Disposition: inline; filename=""'),
+        ),
+        (0, 1),
+    ),
+    "a damaged top-level type": (
+        b"Content-Type: multipart/mixed\xfd boundary=b\r\n\r\n--b\r\n" + UNNAMED_ATTACHMENT,
+        (1, 0),
+    ),
+    "an attachment nested past what is unpacked": (deep(150, UNNAMED_ATTACHMENT), (0, 0)),
+    "an attachment nested 50 deep": (deep(50, UNNAMED_ATTACHMENT), (1, 0)),
+    "no closing boundary": (MALFORMED["no closing boundary"], (0, 0)),
+    "bad base64": (MALFORMED["bad base64"], (1, 0)),
+}
+
+
+@pytest.mark.parametrize(("raw", "counts"), LIST_AND_VIEW.values(), ids=LIST_AND_VIEW.keys())
+def test_the_list_counts_the_attachments_and_inline_parts_the_view_shows(
+    raw: bytes, counts: tuple[int, int]
+) -> None:
+    listed = summarize(raw, "", [])
+    view = parse_message(raw)
+
+    assert (listed.attachments, listed.inline) == counts
+    assert (len(view.attachments), len(view.inline)) == counts
+
+
+@settings(max_examples=200, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([raw for raw, _ in LIST_AND_VIEW.values()]), st.data())
+def test_damaged_messages_are_counted_as_they_are_shown(raw: bytes, data: st.DataObject) -> None:
+    damaged = bytearray(raw)
+    for _ in range(data.draw(st.integers(1, 10))):
+        damaged[data.draw(st.integers(0, len(damaged) - 1))] = data.draw(st.integers(0, 255))
+    damaged = damaged[: data.draw(st.integers(0, len(damaged)))]
+
+    listed = summarize(bytes(damaged), "", [])
+    view = parse_message(bytes(damaged))
+
+    assert (listed.attachments, listed.inline) == (len(view.attachments), len(view.inline))

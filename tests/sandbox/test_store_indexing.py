@@ -22,9 +22,8 @@ from pathlib import Path
 import pytest
 
 from mail_sandbox.store import SQLiteStore, StoreError, open_store
-from mail_sandbox.store import mail_index as indexer_module
-from mail_sandbox.store import sqlite as sqlite_module
-from mail_sandbox.store.sqlite_schema import SCHEMA_VERSION
+from mail_sandbox.store.sqlite import freshness, parse_jobs
+from mail_sandbox.store.sqlite.schema import SCHEMA_VERSION
 
 SENDER = "app@example.com"
 
@@ -136,7 +135,7 @@ class WhenReadWaits:
         def await_index(**kwargs) -> None:
             if self._thread.ident is not None:
                 return real(**kwargs)
-            with store._index_state:
+            with store._freshness.changed:
                 self._thread.start()
                 return real(**kwargs)
 
@@ -150,11 +149,11 @@ class WhenReadWaits:
 
 def held_store(monkeypatch, **options) -> Iterator[Held]:
     gate = Gate()
-    monkeypatch.setattr(indexer_module, "parse_staged", gate.hold(indexer_module.parse_staged))
+    monkeypatch.setattr(parse_jobs, "parse_incoming", gate.hold(parse_jobs.parse_incoming))
     # A read waits for a held index only this long, instead of 5 s. Tests in which the index
     # does move set it back up: a read must then wait until it has moved, however slowly.
-    monkeypatch.setattr(sqlite_module, "INDEX_STALL_SECONDS", 0.3)
-    store = SQLiteStore(":memory:", index_in_process=False, **options)
+    monkeypatch.setattr(freshness, "INDEX_STALL_SECONDS", 0.3)
+    store = SQLiteStore(":memory:", index_in_child_process=False, **options)
     try:
         yield Held(store, gate, listen(store))
     finally:
@@ -225,7 +224,7 @@ def test_a_message_not_indexed_yet_has_its_summary_raw_bytes_and_latest_id(held)
 
 
 def test_a_list_right_after_the_ack_waits_for_the_index(held, monkeypatch):
-    monkeypatch.setattr(sqlite_module, "INDEX_STALL_SECONDS", 30)
+    monkeypatch.setattr(freshness, "INDEX_STALL_SECONDS", 30)
     store = held.store
     message_id = add(store, message("just sent"))
     # The indexer gets going once the list has started waiting.
@@ -250,10 +249,10 @@ def test_a_stuck_index_delays_a_list_but_never_hangs_it(held):
 
 
 def test_in_a_flood_reads_stop_waiting_and_show_what_is_indexed(held, monkeypatch):
-    monkeypatch.setattr(sqlite_module, "READ_BACKLOG", 3)
-    monkeypatch.setattr(sqlite_module, "FLOOD_ARRIVALS", 2)
+    monkeypatch.setattr(freshness, "READ_BACKLOG", 3)
+    monkeypatch.setattr(freshness, "FLOOD_ARRIVALS", 2)
     # Long enough that only the flood rule can end the wait within this test's bound.
-    monkeypatch.setattr(sqlite_module, "INDEX_STALL_SECONDS", 30)
+    monkeypatch.setattr(freshness, "INDEX_STALL_SECONDS", 30)
     store = held.store
     ids = [add(store, message(f"flood {n}")) for n in range(5)]
     assert held.gate.reached.wait(timeout=10)
@@ -275,9 +274,9 @@ def test_in_a_flood_reads_stop_waiting_and_show_what_is_indexed(held, monkeypatc
 
 
 def test_after_a_burst_has_ended_a_read_waits_for_all_of_it(held, monkeypatch):
-    monkeypatch.setattr(sqlite_module, "READ_BACKLOG", 3)
-    monkeypatch.setattr(sqlite_module, "FLOOD_ARRIVALS", 2)
-    monkeypatch.setattr(sqlite_module, "INDEX_STALL_SECONDS", 30)
+    monkeypatch.setattr(freshness, "READ_BACKLOG", 3)
+    monkeypatch.setattr(freshness, "FLOOD_ARRIVALS", 2)
+    monkeypatch.setattr(freshness, "INDEX_STALL_SECONDS", 30)
     store = held.store
     for n in range(20):
         add(store, message(f"burst {n}"))
@@ -287,8 +286,8 @@ def test_after_a_burst_has_ended_a_read_waits_for_all_of_it(held, monkeypatch):
 
 
 def test_behind_a_flood_a_change_by_search_still_waits_for_the_index(held, monkeypatch):
-    monkeypatch.setattr(sqlite_module, "READ_BACKLOG", 3)
-    monkeypatch.setattr(sqlite_module, "INDEX_STALL_SECONDS", 30)
+    monkeypatch.setattr(freshness, "READ_BACKLOG", 3)
+    monkeypatch.setattr(freshness, "INDEX_STALL_SECONDS", 30)
     store = held.store
     for n in range(5):
         add(store, message(f"flood {n}"))
@@ -316,7 +315,8 @@ def test_listeners_hear_ids_only_once_they_are_searchable(held):
     searchable_when_heard: queue.Queue[bool] = queue.Queue()
 
     def listener(ids: list[str]) -> None:
-        # On the writer thread: reads the index as it is, without waiting for it.
+        # On the thread relaying the indexer's progress: reads the index as it is, without
+        # waiting for it.
         found = {s.id for s in store.search("subject:counted", limit=1000).messages}
         searchable_when_heard.put(set(ids) <= found)
 
@@ -330,6 +330,30 @@ def test_listeners_hear_ids_only_once_they_are_searchable(held):
     assert searchable_when_heard.get(timeout=10) is True
     while not searchable_when_heard.empty():
         assert searchable_when_heard.get() is True
+
+
+def test_a_listener_that_blocks_holds_up_no_mail(held):
+    store = held.store
+    listening, release = threading.Event(), threading.Event()
+
+    def blocking(ids: list[str]) -> None:
+        listening.set()
+        release.wait(timeout=30)
+
+    store.add_listener(blocking)
+    held.gate.open()
+    first = add(store, message("first"))
+    assert held.indexed(1) == [first]
+    assert listening.wait(timeout=10)
+    try:
+        # The listener holds up the next notice only: mail is still acknowledged and read.
+        later = add(store, message("later"))
+        assert store.summary(later).subject == "later"
+        assert store.raw(later) == message("later")
+    finally:
+        release.set()
+    assert held.indexed(1) == [later]
+    assert subjects(store) == ["later", "first"]
 
 
 # --- user changes while messages wait -------------------------------------------------------
@@ -437,7 +461,7 @@ def test_two_stores_on_one_mailbox_take_turns_indexing(held, monkeypatch):
     from_first = add(first, message("via the first"))
     # The first store's indexer now holds the turn, waiting at the gate.
     assert held.gate.reached.wait(timeout=10)
-    with SQLiteStore(first.path, max_messages=0, index_in_process=False) as second:
+    with SQLiteStore(first.path, max_messages=0, index_in_child_process=False) as second:
         from_second = add(second, message("via the second"))
         assert second.summary(from_second).subject == "via the second"
         # Its own indexer only watches: the read gives up after INDEX_STALL_SECONDS.
@@ -457,7 +481,7 @@ def test_two_stores_on_one_mailbox_take_turns_indexing(held, monkeypatch):
 
 def test_messages_acknowledged_but_not_indexed_are_indexed_at_the_next_open(tmp_path):
     path = str(tmp_path / "mail.db")
-    with SQLiteStore(path, busy_timeout_ms=50, index_in_process=False) as store:
+    with SQLiteStore(path, busy_timeout_ms=50, index_in_child_process=False) as store:
         # Another connection holding the mailbox file's write lock keeps the indexer out...
         locker = sqlite3.connect(path, isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")
@@ -478,7 +502,7 @@ def test_messages_acknowledged_but_not_indexed_are_indexed_at_the_next_open(tmp_
 
 def test_a_message_in_both_files_after_a_crash_is_listed_once(tmp_path):
     path = str(tmp_path / "mail.db")
-    with SQLiteStore(path, busy_timeout_ms=50, index_in_process=False) as store:
+    with SQLiteStore(path, busy_timeout_ms=50, index_in_child_process=False) as store:
         heard = listen(store)
         with closing(sqlite3.connect(path, isolation_level=None)) as locker:
             locker.execute("BEGIN IMMEDIATE")  # keeps the indexer out for now
@@ -505,9 +529,9 @@ def test_a_message_in_both_files_after_a_crash_is_listed_once(tmp_path):
 
 def test_a_lock_on_the_mailbox_file_does_not_stop_mail_and_indexing_resumes(tmp_path, monkeypatch):
     # The change below first waits for an index the lock holds still: not for 5 s.
-    monkeypatch.setattr(sqlite_module, "INDEX_STALL_SECONDS", 0.3)
+    monkeypatch.setattr(freshness, "INDEX_STALL_SECONDS", 0.3)
     path = str(tmp_path / "mail.db")
-    with SQLiteStore(path, busy_timeout_ms=50, index_in_process=False) as store:
+    with SQLiteStore(path, busy_timeout_ms=50, index_in_child_process=False) as store:
         heard = listen(store)
         first = add(store, message("first"))
         wait_until_heard(heard, first)
@@ -530,7 +554,7 @@ def test_a_lock_on_the_mailbox_file_does_not_stop_mail_and_indexing_resumes(tmp_
 
 
 def test_a_killed_indexer_process_is_started_again(tmp_path):
-    with SQLiteStore(str(tmp_path / "mail.db"), index_in_process=True) as store:
+    with SQLiteStore(str(tmp_path / "mail.db"), index_in_child_process=True) as store:
         add(store, message("before"))
         assert subjects(store) == ["before"]
         pid = store._indexer.pid
@@ -548,7 +572,7 @@ def test_the_indexer_process_ends_with_the_server_that_started_it(tmp_path):
         f"""
         import sys, time
         from mail_sandbox.store import SQLiteStore
-        store = SQLiteStore({str(tmp_path / "mail.db")!r}, index_in_process=True)
+        store = SQLiteStore({str(tmp_path / "mail.db")!r}, index_in_child_process=True)
         print(store._indexer.pid, flush=True)
         time.sleep(60)
         """

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mail_sandbox.store import SQLiteStore
-from mail_sandbox.store.sqlite_schema import (
+from mail_sandbox.store.sqlite.schema import (
     INCOMING_SUFFIX,
     SCHEMA_VERSION,
     migrate,
@@ -84,7 +84,7 @@ def set_up(connections: tuple[sqlite3.Connection, sqlite3.Connection]) -> int:
 
 def test_stores_opened_at_once_on_a_new_file_all_work(tmp_path: Path):
     path = str(tmp_path / "mail.db")
-    stores, errors = all_at_once(lambda _: SQLiteStore(path, index_in_process=False))
+    stores, errors = all_at_once(lambda _: SQLiteStore(path, index_in_child_process=False))
     try:
         assert errors == []
         ids = [

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-import mail_sandbox.store.mail_index as mail_index
-import mail_sandbox.store.sqlite as sqlite_store
+import mail_sandbox.store.sqlite.changes as changes
+import mail_sandbox.store.sqlite.parse_jobs as parse_jobs
+import mail_sandbox.store.sqlite.writer as writer
 from mail_sandbox.store import MessageStore, NoSuchMessageError, StoreError
 from mail_sandbox.store.parse import ParsedMessage
 
@@ -127,7 +128,7 @@ def fail_once(monkeypatch, module: Any, name: str, error: BaseException) -> None
 )
 def test_an_exception_while_storing_fails_that_message_only(store, monkeypatch, caplog, error):
     caplog.set_level(logging.ERROR, logger="mail_sandbox.store")
-    fail_once(monkeypatch, sqlite_store, "_stage_rows", error)
+    fail_once(monkeypatch, writer, "_insert_incoming_rows", error)
 
     future = store.add(b"Subject: doomed\r\n\r\nhi\r\n", "a@example.com", ["b@example.com"])
 
@@ -139,25 +140,25 @@ def test_an_exception_while_storing_fails_that_message_only(store, monkeypatch, 
 
 
 def test_an_exception_in_one_message_of_a_burst_fails_that_message_only(store, monkeypatch):
-    original = sqlite_store._stage_rows
+    original = writer._insert_incoming_rows
 
     def refuse_the_doomed(conn, adds):
         if any(job.raw.startswith(b"Subject: doomed") for job in adds):
             raise MemoryError
         return original(conn, adds)
 
-    monkeypatch.setattr(sqlite_store, "_stage_rows", refuse_the_doomed)
+    monkeypatch.setattr(writer, "_insert_incoming_rows", refuse_the_doomed)
     # The writer is kept busy with a change until all three are queued, so that it takes them
     # as one burst.
     busy, go_on = threading.Event(), threading.Event()
-    perform = store._perform
+    perform = store._writer._perform
 
     def held(job):
         busy.set()
         go_on.wait(WITHIN)
         perform(job)
 
-    monkeypatch.setattr(store, "_perform", held)
+    monkeypatch.setattr(store._writer, "_perform", held)
     change = threading.Thread(target=lambda: store.set_read(None, False), daemon=True)
     change.start()
     assert busy.wait(WITHIN)
@@ -178,7 +179,7 @@ def test_an_exception_in_a_change_fails_that_call_only_and_changes_nothing(
 ):
     caplog.set_level(logging.ERROR, logger="mail_sandbox.store")
     kept = add(store, "kept")
-    fail_once(monkeypatch, sqlite_store, "_rowids", error)
+    fail_once(monkeypatch, changes, "rowids", error)
 
     with pytest.raises(StoreError):
         bounded(lambda: store.delete([kept]))
@@ -194,7 +195,7 @@ def test_a_message_the_indexer_cannot_write_is_still_listed_and_indexing_goes_on
     store, monkeypatch, caplog
 ):
     caplog.set_level(logging.ERROR, logger="mail_sandbox.store")
-    real_summarize = mail_index.summarize
+    real_summarize = parse_jobs.summarize
 
     def poisoned(raw: bytes, envelope_from: str, envelope_to: list[str]) -> ParsedMessage:
         parsed = real_summarize(raw, envelope_from, envelope_to)
@@ -203,7 +204,7 @@ def test_a_message_the_indexer_cannot_write_is_still_listed_and_indexing_goes_on
             parsed.subject = "poison \udcff"
         return parsed
 
-    monkeypatch.setattr(mail_index, "summarize", poisoned)
+    monkeypatch.setattr(parse_jobs, "summarize", poisoned)
     poison = add(store, "poison")
     after = add(store, "after")
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 
 class StoreError(Exception):
@@ -49,27 +50,44 @@ class Address:
     address: str = ""
 
 
-@dataclass(slots=True)
-class Summary:
-    """What the list, search and ``wait`` need about one message, without parsing it again."""
+@dataclass(slots=True, kw_only=True)
+class MessageFacts:
+    """What a message says about itself, read once when it arrives.
 
-    id: str
-    message_id: str
-    read: bool
-    sender: Address
+    The parser fills these and the store keeps them; ``Summary`` adds what only the store
+    knows, so a new fact is declared here once for both.
+    """
+
+    message_id: str = ""
+    sender: Address = field(default_factory=Address)
     to: list[Address] = field(default_factory=list)
     cc: list[Address] = field(default_factory=list)
     bcc: list[Address] = field(default_factory=list)
     reply_to: list[Address] = field(default_factory=list)
     return_path: str = ""
     subject: str = ""
-    created: datetime | None = None  # when we received it, UTC, timezone-aware
     date: datetime | None = None  # the Date header, UTC, None when absent or unreadable
     size: int = 0
     attachments: int = 0
     inline: int = 0
     snippet: str = ""
     tags: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, kw_only=True)
+class Summary(MessageFacts):
+    """What the list, search and ``wait`` need about one message, without parsing it again."""
+
+    id: str
+    read: bool
+    created: datetime | None = None  # when we received it, UTC, timezone-aware
+
+    @classmethod
+    def from_facts(cls, facts: MessageFacts, **store_fields: Any) -> Summary:
+        """``facts`` with the store's own fields (``id``, ``read``, ``created``); a fact named
+        here too is replaced (the tags merged with those set later, say)."""
+        shared = {fact.name: getattr(facts, fact.name) for fact in fields(MessageFacts)}
+        return cls(**(shared | store_fields))
 
 
 @dataclass(slots=True)

@@ -6,7 +6,7 @@ Every way of searching (the list, changes and deletes by search, ``wait``) parse
 here, so the limits below bound them all. A substring search costs time in proportion to how
 many index entries its text touches: on 100,000 messages that all hold the query's trigrams,
 about 20 ms for each trigram of a negated or OR-ed word, and 0.1 s for each word of one or two
-characters (found by scanning, see ``sqlite_query``). Within the limits, typical queries answer
+characters (found by scanning, see ``sqlite.query``). Within the limits, typical queries answer
 in well under half a second there and the costliest (all terms negated, or one phrase of the
 full length) in about one; the limits still leave room for any subject or Message-ID a test
 waits for.

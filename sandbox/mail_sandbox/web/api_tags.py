@@ -11,7 +11,7 @@ import asyncio
 from aiohttp import web
 
 from mail_sandbox.store.contract import NoSuchMessageError, NoSuchTagError, TagExistsError
-from mail_sandbox.store.parse import clean_tag
+from mail_sandbox.tags import clean_tag
 from mail_sandbox.web import params
 from mail_sandbox.web.errors import ApiError
 from mail_sandbox.web.keys import STORE

@@ -1,4 +1,4 @@
-"""Fan-out of "new messages arrived" from the store's writer thread to waiting handlers.
+"""Fan-out of "new messages arrived" from the store's thread to waiting handlers.
 
 Both the live inbox (server-sent events) and ``GET /api/v1/wait`` subscribe here; neither polls.
 """

@@ -7,7 +7,7 @@ counts are remembered along with the newest id they cover; the next request coun
 messages indexed since. A search that matches few messages also keeps their ids, so its page
 too is found without asking the full-text index for every match again.
 
-What is remembered is tied to the mailbox file's change generation (``sqlite_schema``), which
+What is remembered is tied to the mailbox file's change generation (``schema``), which
 every user change and every pruning raises in the same transaction: once it moves, a query is
 counted afresh. New messages need no such care, because the indexer adds them in id order.
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mail_sandbox.store.search import Term
-from mail_sandbox.store.sqlite_query import Where, where_parts
+from mail_sandbox.store.sqlite.query import Where, where_parts
 
 #: Most ids of matches a query keeps; a query matching more finds its page by the index's
 #: own order instead (fast, since the newest matches are then close at hand).

@@ -1,13 +1,13 @@
 """Moving acknowledged mail from the incoming file into the mailbox file, one chunk at a time.
 
 The SMTP side commits each message's raw bytes and envelope to the incoming file and answers 250
-(see ``mail_sandbox.store.sqlite_schema``). ``MailIndex`` then reads the oldest waiting
+(see ``schema``). ``MailIndex`` then reads the oldest waiting
 messages, parses them (``mail_sandbox.store.parse``), writes their raw bytes, summary rows, tags
 and full-text index rows into the mailbox file in one transaction, and only after that commit
 removes them from the incoming file. A crash at any point leaves each message in one file or
 both, never in none; a message found in both is simply removed from the incoming file again.
 
-``mail_sandbox.store.indexer`` runs this off the path of the 250, in a child process or a thread.
+``indexer`` runs this off the path of the 250, in a child process or a thread.
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from mail_sandbox.store.contract import Address
-from mail_sandbox.store.parse import ParsedMessage, summarize
-from mail_sandbox.store.sqlite_schema import bump_generation
+from mail_sandbox.store.parse import ParsedMessage
+from mail_sandbox.store.sqlite.connections import connect, set_synchronous
+from mail_sandbox.store.sqlite.errors import rollback
+from mail_sandbox.store.sqlite.index_rows import IncomingRow, insert, select_in
+from mail_sandbox.store.sqlite.parse_jobs import Parser, bare_summary, parse_all
+from mail_sandbox.store.sqlite.schema import bump_generation
+from mail_sandbox.store.sqlite.values import chunks, marks
 
 logger = logging.getLogger(__name__)
 
@@ -30,30 +33,20 @@ logger = logging.getLogger(__name__)
 #: write lock, which only user actions (flags, deletes) wait for, longer.
 CHUNK_ROWS = 200
 CHUNK_BYTES = 16 * 1024 * 1024
-# Well under SQLite's limit on bound parameters per statement.
-_CHUNK_IDS = 500
-_INSERT_MESSAGE = (
-    "INSERT INTO messages (id, uid, created, read, message_id, sender, to_, cc, bcc, reply_to, "
-    "return_path, subject, date, size, attachments, inline, snippet) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_SEARCH = (
-    "INSERT INTO search (rowid, subject, from_, to_, cc, bcc, reply_to, message_id, tags, body) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-#: What a parser is given for one message: raw bytes, envelope sender, envelope recipients.
-ParseJob = tuple[bytes, str, list[str]]
 
 
 @dataclass(frozen=True, slots=True)
 class IndexerSettings:
-    """Where the two files are and how the mailbox is kept; passed to a child as JSON."""
+    """Where the two files are and how the mailbox is kept; passed to a child as JSON.
+
+    ``durable``: see ``files.StoreFiles``.
+    """
 
     path: str
     incoming_path: str
     max_messages: int = 0
     busy_timeout_ms: int = 5000
+    durable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,79 +62,15 @@ class Progress:
     pruned: int = 0
 
 
-class Parser(Protocol):
-    """Parses a chunk elsewhere (another process) while the indexer writes the one before."""
-
-    def submit(self, jobs: list[ParseJob]) -> None:
-        """Start parsing ``jobs``."""
-
-    def result(self) -> list[ParsedMessage] | None:
-        """The parsed ``jobs`` of the last ``submit``, or None when the parser failed."""
-
-    def close(self) -> None:
-        """Stop the parser."""
-
-
-@dataclass(slots=True)
-class _Staged:
-    id: int
-    uid: str
-    created: int
-    envelope_from: str
-    envelope_to: list[str]
-    data: bytes
-
-    def job(self) -> ParseJob:
-        return (self.data, self.envelope_from, self.envelope_to)
-
-
 @dataclass(slots=True)
 class _Chunk:
     """Messages read from the incoming file, and the id up to which all are indexed after."""
 
-    staged: list[_Staged]
+    messages: list[IncomingRow]
     done_upto: int
     newest: int  # the newest id given out at the time
     more: bool  # more messages waited beyond these
     parsing_elsewhere: bool = False
-    parsed: list[ParsedMessage] = field(default_factory=list)
-
-
-def parse_staged(raw: bytes, envelope_from: str, envelope_to: list[str]) -> ParsedMessage:
-    """``summarize``, with a bare summary should it ever fail: the bytes are kept either way."""
-    try:
-        return summarize(raw, envelope_from, envelope_to)
-    except Exception:
-        # summarize is built never to raise; if it does, the message is still listed.
-        logger.exception("mail store: could not read a message; indexing it as is")
-        return bare_summary(raw, envelope_from)
-
-
-def bare_summary(raw: bytes, envelope_from: str) -> ParsedMessage:
-    """What is known of a message without reading it: enough to list it and keep its bytes."""
-    return ParsedMessage(size=len(raw), return_path=envelope_from)
-
-
-def parse_all(jobs: list[ParseJob]) -> list[ParsedMessage]:
-    """``parse_staged`` for each job."""
-    return [parse_staged(*job) for job in jobs]
-
-
-def dump_json(value: object) -> str:
-    """Compact JSON, as the summary columns store addresses."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def dump_addresses(addresses: list[Address]) -> str:
-    """Addresses as a summary column stores them: ``[[name, address], ...]``."""
-    return dump_json([[a.name, a.address] for a in addresses])
-
-
-def address_text(addresses: list[Address]) -> str:
-    """Addresses as people write them, for the index: ``Name <address>, ...``."""
-    return ", ".join(
-        f"{a.name} <{a.address}>" if a.name else a.address for a in addresses if a.name or a.address
-    )
 
 
 class MailIndex:
@@ -157,13 +86,13 @@ class MailIndex:
         self, settings: IndexerSettings, *, start_parser: Callable[[], Parser] | None = None
     ) -> None:
         self.settings = settings
-        self.mailbox = _connect(settings.path, settings.busy_timeout_ms)
-        self.incoming = _connect(settings.incoming_path, settings.busy_timeout_ms)
+        self.mailbox = connect(settings.path, settings.busy_timeout_ms)
+        self.incoming = connect(settings.incoming_path, settings.busy_timeout_ms)
         # FULL: once a message leaves the incoming file this commit is its only copy.
-        self.mailbox.execute("PRAGMA synchronous = FULL")
+        set_synchronous(self.mailbox, "FULL", durable=settings.durable)
         # Removing indexed messages from the incoming file can wait for the next fsync: if it
         # is lost, they are removed again.
-        self.incoming.execute("PRAGMA synchronous = NORMAL")
+        set_synchronous(self.incoming, "NORMAL", durable=settings.durable)
         self._start_parser = start_parser
         self._parser: Parser | None = None
         self._next: _Chunk | None = None
@@ -191,9 +120,9 @@ class MailIndex:
             # CPU to the SMTP side, and this process waits for it instead of competing.
             self._parse_elsewhere(chunk)
         parsed = self._parsed(chunk)
-        if chunk.more and not arriving and chunk.staged and self._start_parser is not None:
+        if chunk.more and not arriving and chunk.messages and self._start_parser is not None:
             # Mail has stopped: catch up on two cores.
-            self._next = self._read_chunk(after=chunk.staged[-1].id)
+            self._next = self._read_chunk(after=chunk.messages[-1].id)
             self._parse_elsewhere(self._next)
         try:
             try:
@@ -224,27 +153,27 @@ class MailIndex:
         return Progress(int(sequence[0]) if sequence else 0, [])
 
     def _write(self, chunk: _Chunk, parsed: list[ParsedMessage]) -> Progress:
-        if not chunk.staged:
+        if not chunk.messages:
             return Progress(chunk.done_upto, [])
-        staged = chunk.staged
-        ids = [s.id for s in staged]
+        messages = chunk.messages
+        ids = [s.id for s in messages]
         conn = self.mailbox
         conn.execute("BEGIN IMMEDIATE")
         try:
             # User actions change both files while holding the mailbox file's write lock, which
             # this transaction now holds: what the incoming file says now stays true until COMMIT.
-            flags = dict(_select_in(self.incoming, "SELECT id, read FROM pending", "id", ids))
-            moved = {row[0] for row in _select_in(conn, "SELECT id FROM raw", "id", ids)}
+            flags = dict(select_in(self.incoming, "SELECT id, read FROM pending", "id", ids))
+            moved = {row[0] for row in select_in(conn, "SELECT id FROM raw", "id", ids)}
             fresh = [
                 (s, facts)
-                for s, facts in zip(staged, parsed, strict=True)
+                for s, facts in zip(messages, parsed, strict=True)
                 if s.id in flags and s.id not in moved
             ]
-            _insert(conn, fresh, flags)
+            insert(conn, fresh, flags)
             pruned, oldest_kept = self._prune(ids[-1])
             conn.execute("COMMIT")
         except BaseException:
-            _rollback(conn)
+            rollback(conn)
             raise
         self._moved = ids
         try:
@@ -261,10 +190,10 @@ class MailIndex:
         and the messages after it are not held up behind it."""
         ids: list[str] = []
         pruned = 0
-        last = len(chunk.staged) - 1
-        for index, (staged, facts) in enumerate(zip(chunk.staged, parsed, strict=True)):
-            upto = chunk.done_upto if index == last else staged.id
-            alone = _Chunk([staged], upto, chunk.newest, chunk.more)
+        last = len(chunk.messages) - 1
+        for index, (incoming, facts) in enumerate(zip(chunk.messages, parsed, strict=True)):
+            upto = chunk.done_upto if index == last else incoming.id
+            alone = _Chunk([incoming], upto, chunk.newest, chunk.more)
             try:
                 step = self._write(alone, [facts])
             except sqlite3.Error:
@@ -272,19 +201,19 @@ class MailIndex:
             except Exception as exc:  # noqa: BLE001 - indexed bare instead, and logged
                 logger.error(
                     "mail store: could not index message %s (%s); indexing it as is",
-                    staged.uid,
+                    incoming.uid,
                     exc,
                 )
-                step = self._write(alone, [bare_summary(staged.data, staged.envelope_from)])
+                step = self._write(alone, [bare_summary(incoming.data, incoming.envelope_from)])
             ids += step.ids
             pruned += step.pruned
         return Progress(chunk.done_upto, ids, pruned)
 
     def _forget_moved(self) -> None:
         """Remove the messages just indexed from the incoming file."""
-        for chunk_ids in _chunked(self._moved):
-            marks = ",".join("?" * len(chunk_ids))
-            self.incoming.execute(f"DELETE FROM pending WHERE id IN ({marks})", chunk_ids)  # noqa: S608
+        for chunk_ids in chunks(self._moved):
+            sql = f"DELETE FROM pending WHERE id IN ({marks(chunk_ids)})"  # noqa: S608
+            self.incoming.execute(sql, chunk_ids)
         self._moved = []
 
     def _parsed(self, chunk: _Chunk) -> list[ParsedMessage]:
@@ -295,10 +224,10 @@ class MailIndex:
             logger.error("mail store: the parser process failed; parsing here from now on")
             self._parser = None
             self._start_parser = None
-        return parse_all([s.job() for s in chunk.staged])
+        return parse_all([s.job() for s in chunk.messages])
 
     def _parse_elsewhere(self, chunk: _Chunk) -> None:
-        if not chunk.staged or self._start_parser is None:
+        if not chunk.messages or self._start_parser is None:
             return
         if self._parser is None:
             try:
@@ -307,7 +236,7 @@ class MailIndex:
                 logger.error("mail store: cannot start a parser process: %s", exc)
                 self._start_parser = None
                 return
-        self._parser.submit([s.job() for s in chunk.staged])
+        self._parser.submit([s.job() for s in chunk.messages])
         chunk.parsing_elsewhere = True
 
     def _drop_next(self) -> None:
@@ -343,16 +272,16 @@ class MailIndex:
             ).fetchall()
         finally:
             conn.execute("COMMIT")
-        staged = [
-            _Staged(row[0], row[1], row[2], row[3], json.loads(row[4]), bytes(row[5]))
+        messages = [
+            IncomingRow(row[0], row[1], row[2], row[3], json.loads(row[4]), bytes(row[5]))
             for row in rows
         ]
         newest = int(sequence[0]) if sequence else 0
         if len(chosen) < len(sizes):
-            return _Chunk(staged, chosen[-1], newest, more=True)
+            return _Chunk(messages, chosen[-1], newest, more=True)
         # Everything that waits is in this chunk; ids are given out in commit order, so every
         # id given out so far is indexed once it is.
-        return _Chunk(staged, newest, newest, more=False)
+        return _Chunk(messages, newest, newest, more=False)
 
     def _prune(self, newest: int) -> tuple[int, int]:
         """Delete indexed messages beyond the newest ``max_messages``, counting those still
@@ -384,97 +313,3 @@ class MailIndex:
         conn.execute("DELETE FROM tags WHERE message < ?", (oldest_kept,))
         conn.execute("DELETE FROM search WHERE rowid < ?", (oldest_kept,))
         return pruned, oldest_kept
-
-
-def _connect(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    return conn
-
-
-def _chunked(ids: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), _CHUNK_IDS):
-        yield ids[start : start + _CHUNK_IDS]
-
-
-def _select_in(
-    conn: sqlite3.Connection, select: str, column: str, ids: list[int]
-) -> Iterator[tuple[Any, ...]]:
-    """Rows of ``select`` whose ``column`` is one of ``ids``."""
-    for chunk in _chunked(ids):
-        marks = ",".join("?" * len(chunk))
-        yield from conn.execute(f"{select} WHERE {column} IN ({marks})", chunk)  # noqa: S608
-
-
-def _insert(
-    conn: sqlite3.Connection, fresh: list[tuple[_Staged, ParsedMessage]], flags: dict[int, int]
-) -> None:
-    """Write raw bytes, summary rows, tags and index rows of newly indexed messages."""
-    if not fresh:
-        return
-    ids = [staged.id for staged, _facts in fresh]
-    # Tags a user set before the message was indexed join those of its X-Tags header.
-    tags: dict[int, list[str]] = {}
-    for message, name in _select_in(conn, "SELECT message, name FROM tags", "message", ids):
-        tags.setdefault(message, []).append(name)
-    conn.executemany(
-        "INSERT INTO raw (id, data) VALUES (?, ?)", [(s.id, s.data) for s, _facts in fresh]
-    )
-    conn.executemany(_INSERT_MESSAGE, [_message_row(s, f, flags[s.id]) for s, f in fresh])
-    conn.executemany(
-        "INSERT OR IGNORE INTO tags (message, name) VALUES (?, ?)",
-        [(s.id, tag) for s, facts in fresh for tag in facts.tags],
-    )
-    rows = []
-    for staged, facts in fresh:
-        names = list(facts.tags)
-        lowered = {name.lower() for name in names}
-        names += [name for name in tags.get(staged.id, []) if name.lower() not in lowered]
-        rows.append(_search_row(staged.id, facts, names))
-    conn.executemany(_INSERT_SEARCH, rows)
-
-
-def _message_row(staged: _Staged, facts: ParsedMessage, read: int) -> tuple[Any, ...]:
-    date = None if facts.date is None else int(facts.date.timestamp() * 1000)
-    return (
-        staged.id,
-        staged.uid,
-        staged.created,
-        read,
-        facts.message_id,
-        dump_json([facts.sender.name, facts.sender.address]),
-        dump_addresses(facts.to),
-        dump_addresses(facts.cc),
-        dump_addresses(facts.bcc),
-        dump_addresses(facts.reply_to),
-        facts.return_path,
-        facts.subject,
-        date,
-        facts.size,
-        facts.attachments,
-        facts.inline,
-        facts.snippet,
-    )
-
-
-def _search_row(rowid: int, facts: ParsedMessage, tags: list[str]) -> tuple[Any, ...]:
-    return (
-        rowid,
-        facts.subject,
-        address_text([facts.sender]),
-        address_text(facts.to),
-        address_text(facts.cc),
-        address_text(facts.bcc),
-        address_text(facts.reply_to),
-        facts.message_id,
-        ", ".join(tags),
-        facts.text,
-    )
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    try:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-    except sqlite3.Error as exc:
-        logger.error("mail store: rollback failed: %s", exc)

@@ -3,7 +3,7 @@
 A mailbox is two files. The mailbox file (``PATH``) holds every indexed message: its raw bytes,
 summary row, tags and full-text index. The incoming file (``PATH-incoming``) holds messages
 acknowledged but not indexed yet; the SMTP side writes only there, so the indexer's long
-transactions on the mailbox file never make a 250 wait (see ``mail_sandbox.store.indexer``).
+transactions on the mailbox file never make a 250 wait (see ``indexer``).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ CREATE INDEX tags_name ON tags (name);
 
 # One row: raised by every change to messages already indexed (flags, tags, deletions,
 # pruning), in the same transaction, so a reader can tell whether counts it remembers from an
-# earlier snapshot still hold (mail_sandbox.store.sqlite_pages).
+# earlier snapshot still hold (``pages``).
 _CHANGES_TABLE = """
 CREATE TABLE changes (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -140,6 +140,8 @@ def migrate(conn: sqlite3.Connection) -> None:
         raise
 
 
+# The incoming file's one table: ``pending`` in this package's SQL always means it (a new name
+# would take a schema upgrade, which older versions could not open).
 _INCOMING_TABLE = """
 CREATE TABLE pending (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -192,10 +194,22 @@ _BUMP = {
 }
 
 
-def newest_id(conn: sqlite3.Connection) -> int:
-    """The highest message id the mailbox file on ``conn`` ever gave out (0 when none)."""
-    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
+def newest_id(conn: sqlite3.Connection, schema: str = "main") -> int:
+    """The highest message id the mailbox file (database ``schema`` of ``conn``) ever held, 0
+    when none.
+
+    The indexer adds messages in id order, so a message still in the incoming file with an id
+    up to this one has been indexed already (and may since have been pruned or deleted): it
+    waits there only to be removed.
+    """
+    row = conn.execute(_NEWEST[schema]).fetchone()
     return int(row[0]) if row else 0
+
+
+_NEWEST = {
+    schema: f"SELECT seq FROM {schema}.sqlite_sequence WHERE name = 'messages'"  # noqa: S608
+    for schema in ("main", "mailbox")
+}
 
 
 def _refuse_newer(version: int, supported: int) -> None:
