@@ -146,13 +146,15 @@ class MessageStore(abc.ABC):
 
     @abc.abstractmethod
     def list(self, start: int = 0, limit: int = 50, *, after: str | None = None) -> Page:
-        """Newest first. ``after`` keeps only messages stored after the one with that ID."""
+        """Newest first. ``after`` keeps only messages stored after the one with that ID; an
+        ``after`` naming no stored message (unknown or deleted) raises ``KeyError``."""
 
     @abc.abstractmethod
     def search(
         self, query: str, start: int = 0, limit: int = 50, *, after: str | None = None
     ) -> Page:
-        """Newest first, filtered by Mailpit's search grammar; raises ``SearchError``."""
+        """Newest first, filtered by Mailpit's search grammar; raises ``SearchError`` for a
+        query it cannot understand, and ``KeyError`` as ``list`` does for ``after``."""
 
     @abc.abstractmethod
     def summary(self, message_id: str) -> Summary | None:
@@ -192,12 +194,14 @@ class MessageStore(abc.ABC):
     def delete_matching(self, query: str) -> int:
         """Delete every message matching a search query; returns how many went.
 
-        Raises ``SearchError`` for a query that cannot be understood, deleting nothing.
+        Raises ``SearchError`` for a query that cannot be understood or has no terms (an empty
+        search must not delete everything), deleting nothing.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot delete by search")
 
     def set_read_matching(self, query: str, read: bool) -> int:
-        """Flag every message matching a search query; returns how many changed."""
+        """Flag every message matching a search query; returns how many changed. Refuses a
+        query as ``delete_matching`` does."""
         raise NotImplementedError(f"{type(self).__name__} cannot flag by search")
 
     def set_tags(self, ids: Sequence[str], tags: Sequence[str]) -> int:
@@ -223,4 +227,5 @@ class MessageStore(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None:
-        """Commit what is queued, stop background work and release the database."""
+        """Commit what is queued, stop background work and release the database; closing
+        again does nothing, and any other call afterwards raises ``StoreError``."""
