@@ -11,6 +11,7 @@ every store's contract (``store_contract/test_contract_counts.py``).
 from __future__ import annotations
 
 import pytest
+from store_contract.contract_mail import answers
 
 from mail_sandbox.store import SQLiteStore
 from mail_sandbox.store.sqlite.pages import KEPT_IDS
@@ -27,17 +28,6 @@ def add_many(store: SQLiteStore, count: int, *, first: int = 0, to: str = "") ->
         for n in range(first, first + count)
     ]
     return [future.result(timeout=10) for future in futures]
-
-
-def answers(store: SQLiteStore, query: str, start: int = 0, limit: int = 20):
-    page = store.search(query, start, limit) if query else store.list(start, limit)
-    return (
-        page.total,
-        page.unread,
-        page.matched,
-        page.matched_unread,
-        [summary.id for summary in page.messages],
-    )
 
 
 @pytest.fixture()

@@ -9,6 +9,7 @@ from email.policy import compat32
 
 from aiohttp import web
 
+from mail_sandbox.message_limits import bounded_headers
 from mail_sandbox.mime import MessageView, get_part, parse_message
 from mail_sandbox.store.contract import MessageStore, Page, SearchError
 from mail_sandbox.web import api_wait, params
@@ -138,8 +139,10 @@ def _page_and_tags(
 
 
 def _headers_and_order(raw: bytes) -> tuple[MessageView, list[str]]:
-    """The parsed message, and its header names in the order they appear."""
-    names = [name for name, _ in BytesHeaderParser(policy=compat32).parsebytes(raw).raw_items()]
+    """The parsed message, and its header names in the order they appear (within the same cap
+    on header bytes as the view, so a hostile message costs no more here)."""
+    headers = BytesHeaderParser(policy=compat32).parsebytes(bounded_headers(raw))
+    names = [name for name, _ in headers.raw_items()]
     return parse_message(raw), names
 
 

@@ -41,3 +41,15 @@ def page_ids(page: Page) -> list[str]:
 def found(store: MessageStore, query: str, **kwargs: object) -> list[str]:
     """IDs of every message ``query`` matches, newest first."""
     return page_ids(store.search(query, limit=1000, **kwargs))
+
+
+def answers(store: MessageStore, query: str, start: int = 0, limit: int = 20):
+    """What a page of ``query`` (the listing when empty) says: its counts and its IDs."""
+    page = store.search(query, start, limit) if query else store.list(start, limit)
+    return (
+        page.total,
+        page.unread,
+        page.matched,
+        page.matched_unread,
+        [summary.id for summary in page.messages],
+    )

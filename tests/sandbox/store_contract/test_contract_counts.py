@@ -10,7 +10,7 @@ import base64
 import os
 from dataclasses import dataclass
 
-from contract_mail import WITHIN, add, add_many, message
+from contract_mail import WITHIN, add, add_many, answers, message
 
 from mail_sandbox.store import MessageStore
 
@@ -119,17 +119,6 @@ class Model:
 
 
 QUERIES = ["", "subject:note", "to:user1", "to:user12@example.org", "is:unread", "-subject:7"]
-
-
-def answers(store: MessageStore, query: str, start: int = 0, limit: int = 20):
-    page = store.search(query, start, limit) if query else store.list(start, limit)
-    return (
-        page.total,
-        page.unread,
-        page.matched,
-        page.matched_unread,
-        [summary.id for summary in page.messages],
-    )
 
 
 def assert_as_modelled(store, model, queries=QUERIES, *, start: int = 0, limit: int = 20):
