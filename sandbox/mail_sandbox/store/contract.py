@@ -208,8 +208,9 @@ class MessageStore(abc.ABC):
         """Replace the tags of the given messages (an empty ``tags`` clears them).
 
         Tag names are used as given (clean them first); a name that differs only in case from
-        a tag in use takes that tag's spelling. Raises ``NoSuchMessageError``, changing
-        nothing, when an ID names no message. Returns how many messages were tagged.
+        a tag in use takes that tag's spelling (as does a tag from a new message's X-Tags
+        header). Raises ``NoSuchMessageError``, changing nothing, when an ID names no message.
+        Returns how many messages were tagged.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot set tags")
 

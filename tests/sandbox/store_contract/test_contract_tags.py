@@ -22,9 +22,22 @@ def test_x_tags_headers_tag_messages_and_all_tags_sorts_them_ignoring_case(store
     assert store.counts() == (4, 3)
     assert store.all_tags() == ["Alpha", "beta", "urgent", "Zulu"]
     assert tags_of(store, first) == ["beta", "urgent"]
-    # The contract leaves the spelling a header gives a tag already in use open.
-    assert [tag.lower() for tag in tags_of(store, second)] == ["alpha", "urgent"]
+    # A header's tag already in use, in another case, is that tag, spelled as in use.
+    assert tags_of(store, second) == ["Alpha", "urgent"]
     assert found(store, "tag:URGENT") == [second, first]
+
+
+def test_a_header_tag_in_another_case_reads_the_same_before_and_after_indexing(store):
+    add(store, message("a", tags="Urgent"))
+    assert [s.tags for s in store.list().messages] == [["Urgent"]]
+    later = store.add(message("b", tags="URGENT"), "alice@example.com", ["bob@example.org"])
+    # Read at once (perhaps before indexing) and again once listed: one spelling throughout.
+    first_read = tags_of(store, later.result(timeout=30))
+
+    assert store.list().messages[0].tags == ["Urgent"]
+    assert first_read == ["Urgent"]
+    assert tags_of(store, later.result()) == ["Urgent"]
+    assert store.all_tags() == ["Urgent"]
 
 
 def test_set_tags_replaces_the_tags_of_the_given_messages(store):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from mail_sandbox.store.sqlite.reads import spelled_as_in_use
 from mail_sandbox.store.sqlite.schema import create_search_table, newest_id
 from mail_sandbox.store.sqlite.values import chunks, marks, possible_ids, readable
 
@@ -69,11 +70,7 @@ def set_tags(conn: sqlite3.Connection, uids: list[str], names: list[str]) -> lis
     missing = [readable(uid) for uid in uids if uid not in found]
     if missing:
         return missing
-    # The NOCASE column finds a tag in use whatever the case; keep its spelling.
-    spelled = []
-    for name in names:
-        row = conn.execute("SELECT name FROM tags WHERE name = ? LIMIT 1", (name,)).fetchone()
-        spelled.append(row[0] if row else name)
+    spelled = spelled_as_in_use(conn, list(names))
     for chunk in chunks(list(found.values())):
         conn.execute(f"DELETE FROM tags WHERE message IN ({marks(chunk)})", chunk)  # noqa: S608
     conn.executemany(

@@ -10,6 +10,7 @@ from typing import Any
 from mail_sandbox.store.contract import Address
 from mail_sandbox.store.parse import ParsedMessage
 from mail_sandbox.store.sqlite.parse_jobs import ParseJob
+from mail_sandbox.store.sqlite.reads import spelled_as_in_use
 from mail_sandbox.store.sqlite.values import chunks, dump_json, marks
 from mail_sandbox.tags import unique_tags
 
@@ -63,6 +64,12 @@ def insert(
         "INSERT INTO raw (id, data) VALUES (?, ?)", [(s.id, s.data) for s, _facts in fresh]
     )
     conn.executemany(_INSERT_MESSAGE, [_message_row(s, f, flags[s.id]) for s, f in fresh])
+    # A header's tag already in use (in any case) takes the spelling in use; one new in this
+    # chunk in several cases takes the first.
+    new = unique_tags(tag for _incoming, facts in fresh for tag in facts.tags)
+    in_use = dict(zip((t.lower() for t in new), spelled_as_in_use(conn, new), strict=True))
+    for _incoming, facts in fresh:
+        facts.tags = [in_use.get(tag.lower(), tag) for tag in facts.tags]
     conn.executemany(
         "INSERT OR IGNORE INTO tags (message, name) VALUES (?, ?)",
         [(s.id, tag) for s, facts in fresh for tag in facts.tags],

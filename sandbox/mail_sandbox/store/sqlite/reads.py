@@ -59,7 +59,7 @@ def summary(conn: sqlite3.Connection, uid: str) -> Summary | None:
     # The incoming file first: a message leaves it only once the mailbox file has it.
     incoming = incoming_message(conn, uid)
     if incoming is not None:
-        return incoming_summary(incoming)
+        return incoming_summary(conn, incoming)
     sql = f"SELECT {SUMMARY_COLUMNS} FROM messages m WHERE m.uid = ?"  # noqa: S608
     found = summaries(conn, conn.execute(sql, (uid,)).fetchall())
     return found[0] if found else None
@@ -86,6 +86,17 @@ def latest_id(conn: sqlite3.Connection) -> str | None:
 def all_tags(conn: sqlite3.Connection) -> list[str]:
     """Every tag in use; the column's NOCASE collation sorts them case-insensitively."""
     return [row[0] for row in conn.execute("SELECT DISTINCT name FROM tags ORDER BY name")]
+
+
+def spelled_as_in_use(conn: sqlite3.Connection, names: list[str]) -> list[str]:
+    """``names`` each in the spelling of the tag in use that differs only in case, if any: a
+    tag is one tag whatever the case it is given in (by a user or an X-Tags header)."""
+    spelled = []
+    for name in names:
+        # The column's NOCASE collation finds the tag in use whatever the case.
+        row = conn.execute("SELECT name FROM tags WHERE name = ? LIMIT 1", (name,)).fetchone()
+        spelled.append(row[0] if row else name)
+    return spelled
 
 
 def tag_counts(conn: sqlite3.Connection) -> dict[str, int]:
@@ -133,9 +144,10 @@ def incoming_message(conn: sqlite3.Connection, uid: str) -> IncomingMessage | No
     )
 
 
-def incoming_summary(incoming: IncomingMessage) -> Summary:
+def incoming_summary(conn: sqlite3.Connection, incoming: IncomingMessage) -> Summary:
     """The summary of a message not indexed yet, read from its bytes as the indexer will."""
     facts = parse_incoming(incoming.data, incoming.envelope_from, incoming.envelope_to)
+    facts.tags = spelled_as_in_use(conn, facts.tags)
     return Summary.from_facts(
         facts,
         id=incoming.uid,
