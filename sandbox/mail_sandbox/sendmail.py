@@ -32,7 +32,6 @@ EX_OK = 0
 EX_USAGE = 64
 EX_DATAERR = 65
 EX_UNAVAILABLE = 69
-EX_SOFTWARE = 70
 EX_TEMPFAIL = 75
 EX_PROTOCOL = 76
 _LINE_END = re.compile(rb"\r\n|\n|\r(?!\n)")

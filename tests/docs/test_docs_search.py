@@ -20,7 +20,7 @@ def operator_rows() -> dict[str, str]:
 
 
 def test_every_operator_is_documented() -> None:
-    operators = {name for name in search._KNOWN_FIELDS if name != "text"}
+    operators = {name for name in search.KNOWN_FIELDS if name != "text"}
     missing = sorted(operators - set(operator_rows()))
     assert missing == [], f"operators missing from docs/search.md: {missing}"
 
@@ -57,12 +57,12 @@ def test_every_negation_prefix_is_documented() -> None:
 
 
 def test_every_size_unit_is_documented() -> None:
-    units = [unit for unit in search._SIZE_UNITS if unit]
+    units = [unit for unit in search.SIZE_UNITS if unit]
     body = find_section(SEARCH_DOC, "Operators").body
     missing = [unit for unit in units if not names_in_code(body, unit)]
     assert missing == [], f"size units missing from docs/search.md: {missing}"
     for unit in units:
-        assert search.parse_size(f"2{unit.upper()}") == 2 * search._SIZE_UNITS[unit]
+        assert search.parse_size(f"2{unit.upper()}") == 2 * search.SIZE_UNITS[unit]
 
 
 @pytest.mark.parametrize(

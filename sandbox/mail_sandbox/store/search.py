@@ -29,7 +29,8 @@ FLAG_VALUES = {
     "is": frozenset({"read", "unread", "tagged"}),
     "has": frozenset({"attachment", "inline"}),
 }
-_KNOWN_FIELDS = TEXT_FIELDS | {"tag", "is", "has", "after", "before", "larger", "smaller"}
+#: Every ``field:`` the grammar reads; any other ``word:value`` is plain text.
+KNOWN_FIELDS = TEXT_FIELDS | {"tag", "is", "has", "after", "before", "larger", "smaller"}
 
 #: Longest query accepted, in characters.
 MAX_QUERY_LENGTH = 256
@@ -46,7 +47,8 @@ _TOKEN = re.compile(r'(?:[^\s"]+|"[^"]*(?:"|$))+')
 _FIELD = re.compile(r"([A-Za-z-]+):(.*)", re.DOTALL)
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SIZE = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)")
-_SIZE_UNITS = {
+#: The units ``larger:`` and ``smaller:`` take (1 kB = 1024 bytes).
+SIZE_UNITS = {
     "": 1,
     "b": 1,
     "k": 1024,
@@ -116,7 +118,7 @@ def _parse_token(token: str) -> Term | None:
         negated = True
         token = token[1:]
     match = _FIELD.fullmatch(token)
-    if match and match.group(1).lower() in _KNOWN_FIELDS:
+    if match and match.group(1).lower() in KNOWN_FIELDS:
         field, raw_value = match.group(1).lower(), match.group(2)
     else:
         field, raw_value = "text", token
@@ -168,9 +170,9 @@ def parse_date(value: str, field: str = "after") -> datetime:
 def parse_size(value: str, field: str = "larger") -> int:
     """A size such as ``2kb``, ``1.5MB`` or ``300`` (bytes) as a byte count (1 kB = 1024)."""
     match = _SIZE.fullmatch(value.lower())
-    if not match or match.group(2) not in _SIZE_UNITS:
+    if not match or match.group(2) not in SIZE_UNITS:
         raise SearchError(f'"{field}:{value}" is not a size; use bytes or a size like 2kb or 1.5MB')
-    size = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    size = float(match.group(1)) * SIZE_UNITS[match.group(2)]
     if not math.isfinite(size):
         return _SIZE_CEILING
     return min(int(size), _SIZE_CEILING)
