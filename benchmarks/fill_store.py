@@ -7,6 +7,11 @@ serving meanwhile (SQLite's WAL lets it read while this process writes)::
 
     python -m benchmarks.fill_store --db PATH --count N [--first-seq S] [--domain D]
                                     [--time-limit SECONDS]
+                                    [--mailboxes M [--only-mailbox I]]
+
+With ``--mailboxes M`` the N messages are spread over M new mailboxes (``mailbox_name(i)``),
+message ``seq`` of mailbox ``i`` being ``i * N / M + seq``, so a store holding just mailbox
+``I`` (``--only-mailbox I``) holds exactly the same mail in it as the store holding them all.
 
 It prints one JSON line: how many messages it added and in how many seconds.
 """
@@ -51,6 +56,46 @@ def fill(
     return added, time.perf_counter() - started
 
 
+def mailbox_name(index: int) -> str:
+    """The name of the ``index``-th mailbox a ``--mailboxes`` fill makes."""
+    return f"box-{index:04d}"
+
+
+def fill_mailboxes(
+    path: str, count: int, mailboxes: int, *, only: int | None, domain: str, time_limit: float
+) -> tuple[int, float]:
+    """Spread ``count`` messages over ``mailboxes`` new mailboxes (or only mailbox ``only``'s
+    share); stops at ``time_limit`` seconds. Returns how many were added and the seconds."""
+    emails = ResetEmails(domain=domain)
+    per = count // mailboxes
+    started = time.perf_counter()
+    added = 0
+    store = open_store(path, max_messages=0)
+    try:
+        chosen = range(mailboxes) if only is None else [only]
+        boxes = [store.mailbox(store.create_mailbox(mailbox_name(i)).name) for i in chosen]
+        futures = []
+        for index, box in zip(chosen, boxes, strict=True):
+            if time.perf_counter() - started > time_limit:
+                break
+            for seq in range(index * per, (index + 1) * per):
+                futures.append(box.add(emails.message(seq), emails.sender, [emails.recipient(seq)]))
+            if len(futures) >= BURST:
+                added += _settle(futures)
+        added += _settle(futures)
+    finally:
+        store.close()
+    return added, time.perf_counter() - started
+
+
+def _settle(futures: list) -> int:
+    for future in futures:
+        future.result()
+    done = len(futures)
+    futures.clear()
+    return done
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Fill the store named on the command line and print what was done as JSON."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fill_store")
@@ -59,14 +104,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--first-seq", type=int, default=0)
     parser.add_argument("--domain", default="fill.bench.example")
     parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--mailboxes", type=int, default=0)
+    parser.add_argument("--only-mailbox", type=int)
     args = parser.parse_args(argv)
-    added, seconds = fill(
-        args.db,
-        args.count,
-        first_seq=args.first_seq,
-        domain=args.domain,
-        time_limit=args.time_limit,
-    )
+    if args.mailboxes:
+        added, seconds = fill_mailboxes(
+            args.db,
+            args.count,
+            args.mailboxes,
+            only=args.only_mailbox,
+            domain=args.domain,
+            time_limit=args.time_limit,
+        )
+    else:
+        added, seconds = fill(
+            args.db,
+            args.count,
+            first_seq=args.first_seq,
+            domain=args.domain,
+            time_limit=args.time_limit,
+        )
     print(json.dumps({"added": added, "seconds": round(seconds, 2)}), flush=True)
     return 0
 

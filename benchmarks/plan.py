@@ -33,6 +33,9 @@ class Plan:
     fill_time_limit: float
     #: How long the long run waits for the server to index what the store's API added.
     index_wait: float
+    #: Mailboxes on the crowded server of the mailboxes part, and messages in each.
+    mailboxes: int = 1000
+    per_mailbox: int = 100
     connections: int = 10
     size: int = 4 * KB
     big_size: int = 200 * KB
@@ -86,4 +89,5 @@ class Plan:
             first_fill=2_000,
             fill_time_limit=8.0,
             index_wait=8.0,
+            mailboxes=100,
         )

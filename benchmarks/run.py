@@ -21,6 +21,7 @@ from pathlib import Path
 
 from benchmarks.ingest import measure_ingest
 from benchmarks.long_run import measure_long_run
+from benchmarks.mailboxes import measure_mailboxes
 from benchmarks.plan import Plan
 from benchmarks.processes import ROOT
 from benchmarks.report import Row, format_table, write_json
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only",
-        choices=("ingest", "long", "reset"),
+        choices=("ingest", "long", "reset", "mailboxes"),
         action="append",
         help="run only these parts (repeatable); default all",
     )
@@ -78,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a target is a finding, reported in the table, not an error)."""
     args = build_parser().parse_args(argv)
     plan = choose_plan(args)
-    parts = args.only or ["ingest", "long", "reset"]
+    parts = args.only or ["ingest", "long", "reset", "mailboxes"]
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="mail-sandbox-bench-") as workdir:
         session = Session(plan, Path(workdir))
@@ -88,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ingest": measure_ingest,
             "long": measure_long_run,
             "reset": measure_reset_request,
+            "mailboxes": measure_mailboxes,
         }
         for part in parts:
             with session.step(part):

@@ -66,9 +66,10 @@ def smtp_sink(workdir: Path) -> Iterator[RunningServer]:
 
 
 @contextmanager
-def capture_server(workdir: Path, name: str) -> Iterator[RunningServer]:
-    """Our ``mail-sandbox`` over a fresh SQLite file, keeping every message."""
-    db = workdir / f"{name}.sqlite3"
+def capture_server(workdir: Path, name: str, *, db: Path | None = None) -> Iterator[RunningServer]:
+    """Our ``mail-sandbox`` over a fresh SQLite file (or the store file ``db``), keeping every
+    message."""
+    db = db or workdir / f"{name}.sqlite3"
     argv = python(
         "-m", "mail_sandbox", "--smtp", f"{HOST}:0", "--http", f"{HOST}:0",
         "--db", str(db), "--max-messages", "0",

@@ -105,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Capture every email an app sends (SMTP) and show it in a web inbox. "
         "Nothing is ever relayed.",
         epilog="mail-sandbox sendmail [-f FROM] [-t] [RECIPIENT ...] hands a message on "
-        "standard input to a running mail-sandbox (see mail-sandbox sendmail --help).",
+        "standard input to a running mail-sandbox (see mail-sandbox sendmail --help); "
+        "mail-sandbox mailboxes [create NAME | delete NAME] lists or changes its mailboxes "
+        "(see mail-sandbox mailboxes --help).",
     )
     parser.add_argument("--version", action="version", version=f"mail-sandbox {__version__}")
     parser.add_argument(
@@ -172,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
         "RCPT TO or AUTH fail with an error code (default: off)",
     )
     parser.add_argument(
+        "--auto-mailboxes",
+        action="store_true",
+        help="SMTP AUTH with a user name that is a valid mailbox name but names none creates "
+        "that mailbox, so each CI job gets its own by logging in as it (default: such mail "
+        "goes to the default mailbox)",
+    )
+    parser.add_argument(
         "--link-check-host",
         dest="link_check_hosts",
         action="append",
@@ -225,6 +234,7 @@ async def serve(args: argparse.Namespace) -> int:
         idle_timeout=args.idle_timeout,
         tls_context=self_signed_context(),
         max_recipients=args.max_recipients,
+        auto_mailboxes=args.auto_mailboxes,
     )
     server = CaptureServer(
         store,
@@ -250,7 +260,10 @@ async def serve(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        print(f"mail-sandbox: SMTP on {server.smtp} (STARTTLS and any AUTH accepted)", flush=True)
+        auth = "AUTH as a mailbox's name routes to it" + (
+            ", or creates it" if args.auto_mailboxes else ""
+        )
+        print(f"mail-sandbox: SMTP on {server.smtp} (STARTTLS; {auth})", flush=True)
         login = " (sign in with the --ui-auth user name and password)" if args.ui_auth else ""
         print(f"mail-sandbox: inbox on {server.url}{login}", flush=True)
         print(f"mail-sandbox: mail kept in {db}", flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import urllib.error
@@ -14,10 +15,17 @@ from typing import Any
 
 from mail_sandbox import defaults
 from mail_sandbox.links import find_links
+from mail_sandbox.mailboxes import check_name
 
 
 class MailSandboxError(RuntimeError):
-    """The capture server answered with an error."""
+    """The capture server answered with an error: ``status`` is the HTTP status (None when
+    there was no answer to have one), ``error`` the server's own words for it."""
+
+    def __init__(self, message: str, *, status: int | None = None, error: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error or message
 
 
 @dataclass
@@ -41,25 +49,67 @@ class CapturedMessage:
 
 
 class MailSandboxClient:
-    """Talks to a running capture server's ``/api/v1`` over HTTP."""
+    """Talks to a running capture server's ``/api/v1`` over HTTP.
 
-    def __init__(self, url: str) -> None:
+    With ``mailbox``, every message call reads and changes that mailbox only (the server's
+    ``/m/{mailbox}/api/v1/...``), signing in as it with ``password`` when one is given. ``auth``
+    is a ``(user, password)`` pair for a server started with ``--ui-auth``, which opens every
+    mailbox. The mailbox calls (``create_mailbox``, ``mailboxes``...) act on the whole server.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        mailbox: str | None = None,
+        password: str | None = None,
+        *,
+        auth: tuple[str, str] | None = None,
+    ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"the capture server's URL must be http(s), not {url!r}")
-        self.url = url.rstrip("/")
+        if password is not None and mailbox is None:
+            raise ValueError("a password is a mailbox's: name the mailbox too")
+        if password is not None and auth is not None:
+            raise ValueError("give the mailbox's password or the server's auth, not both")
+        self.server_url = url.rstrip("/")
+        self.mailbox = None if mailbox is None else check_name(mailbox)
+        self._prefix = "" if mailbox is None else f"/m/{mailbox}"
+        self._auth = auth
+        credentials = (mailbox, password) if password is not None else auth
+        self._authorization = None if credentials is None else _basic(*credentials)
         # IDs handed out by wait_for, so each call returns a message the test has not seen yet.
         self._seen: set[str] = set()
 
+    @property
+    def url(self) -> str:
+        """The inbox of this client's mailbox (the server's own with no mailbox): open it in a
+        browser, or put ``/api/v1/...`` after it."""
+        return self.server_url + self._prefix
+
+    def for_mailbox(self, name: str, password: str | None = None) -> MailSandboxClient:
+        """A client of the same server for mailbox ``name`` (with this one's ``auth`` when no
+        ``password`` is given)."""
+        auth = self._auth if password is None else None
+        return MailSandboxClient(self.server_url, name, password, auth=auth)
+
     def _request(
-        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        *,
+        scoped: bool = True,
     ) -> tuple[int, bytes]:
-        url = self.url + path
+        url = self.server_url + (self._prefix if scoped else "") + path
         if params:
             url += "?" + urllib.parse.urlencode(params)
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
         if data is not None:
             request.add_header("Content-Type", "application/json")
+        if self._authorization is not None:
+            request.add_header("Authorization", self._authorization)
         try:
             with urllib.request.urlopen(request, timeout=330) as response:  # noqa: S310
                 return response.status, response.read()
@@ -68,9 +118,38 @@ class MailSandboxClient:
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         status, body = self._request(method, path, **kwargs)
-        if status != 200:
-            raise MailSandboxError(f"{method} {path}: {status} {body[:200]!r}")
+        _check(method, path, status, body)
         return json.loads(body)
+
+    def create_mailbox(
+        self, name: str, *, password: str | None = None, ttl: int | None = None
+    ) -> dict[str, Any]:
+        """Create mailbox ``name`` (see ``/api/v1/mailboxes``); returns it as the API shows it.
+
+        ``ttl`` (seconds) deletes it once unused that long. A name that is taken raises
+        ``MailSandboxError`` with ``status`` 409.
+        """
+        body: dict[str, Any] = {"Name": check_name(name)}
+        if password is not None:
+            body["Password"] = password
+        if ttl is not None:
+            body["TTL"] = ttl
+        return self._json("POST", "/api/v1/mailboxes", body=body, scoped=False)
+
+    def mailboxes(self) -> list[dict[str, Any]]:
+        """The server's mailboxes, ``default`` first (those with a password only with
+        ``auth``)."""
+        return self._json("GET", "/api/v1/mailboxes", scoped=False)["Mailboxes"]
+
+    def mailbox_info(self, name: str) -> dict[str, Any]:
+        """One mailbox as the API shows it; ``MailSandboxError`` (404) when there is none."""
+        return self._json("GET", f"/api/v1/mailboxes/{check_name(name)}", scoped=False)
+
+    def delete_mailbox(self, name: str) -> None:
+        """Delete mailbox ``name`` with all its mail."""
+        path = f"/api/v1/mailboxes/{check_name(name)}"
+        status, body = self._request("DELETE", path, scoped=False)
+        _check("DELETE", path, status, body)
 
     def summaries(
         self, query: str = "", limit: int = defaults.MAX_PAGE_SIZE
@@ -88,7 +167,7 @@ class MailSandboxClient:
         headers = self._json("GET", f"/api/v1/message/{message_id}/headers")
         status, raw = self._request("GET", f"/api/v1/message/{message_id}/raw")
         if status != 200:
-            raise MailSandboxError(f"raw of {message_id}: {status}")
+            raise MailSandboxError(f"raw of {message_id}: {status}", status=status)
         sender = data["From"]["Address"] if data.get("From") else ""
         return CapturedMessage(
             id=data["ID"],
@@ -146,8 +225,7 @@ class MailSandboxClient:
     def clear(self) -> None:
         """Delete every stored message."""
         status, body = self._request("DELETE", "/api/v1/messages", body={})
-        if status != 200:
-            raise MailSandboxError(f"delete all: {status} {body[:200]!r}")
+        _check("DELETE", "/api/v1/messages", status, body)
         self._seen.clear()
 
     def wait_for(
@@ -186,5 +264,22 @@ class MailSandboxClient:
             status, body = self._request("GET", "/api/v1/wait", params=params)
             if status == 408:
                 raise TimeoutError(f"no email matching {search or 'anything'!r} in {timeout} s")
-            if status != 200:
-                raise MailSandboxError(f"wait: {status} {body[:200]!r}")
+            _check("GET", "/api/v1/wait", status, body)
+
+
+def _check(method: str, path: str, status: int, body: bytes) -> None:
+    """Raise ``MailSandboxError`` unless ``status`` is 200, with the server's ``Error`` text."""
+    if status == 200:
+        return
+    try:
+        error = json.loads(body)["Error"]
+    except (ValueError, TypeError, KeyError):
+        error = body[:200].decode("utf-8", "replace").strip()
+    if not isinstance(error, str):
+        error = str(error)
+    raise MailSandboxError(f"{method} {path}: {status} {error}", status=status, error=error)
+
+
+def _basic(user: str, password: str) -> str:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"

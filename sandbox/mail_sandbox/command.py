@@ -1,4 +1,4 @@
-"""The ``mail-sandbox`` command: ``sendmail`` or the server.
+"""The ``mail-sandbox`` command: ``sendmail``, ``mailboxes`` or the server.
 
 ``mail-sandbox sendmail`` is run by scripts, once per message: it must not pay for importing the
 server (aiohttp, aiosmtpd, the store, about 0.4 s), so each branch imports only what it runs.
@@ -17,6 +17,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mail_sandbox import sendmail
 
         return sendmail.main(argv[1:])
+    if argv[:1] == ["mailboxes"]:
+        from mail_sandbox import cli_mailboxes
+
+        return cli_mailboxes.main(argv[1:])
     from mail_sandbox import cli
 
     return cli.main(argv)

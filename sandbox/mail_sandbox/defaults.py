@@ -32,3 +32,10 @@ LINK_CHECK_TIMEOUT_SECONDS = 5.0
 
 #: How long ``mail-sandbox sendmail`` waits for the server at each step.
 SENDMAIL_TIMEOUT_SECONDS = 30.0
+
+#: The mailbox that holds all mail not routed elsewhere, served at the unscoped paths.
+DEFAULT_MAILBOX = "default"
+#: The longest TTL a mailbox may have (ten years), in seconds.
+MAX_MAILBOX_TTL_SECONDS = 10 * 366 * 24 * 3600
+#: How often the server looks for idle mailboxes whose TTL has run out.
+MAILBOX_EXPIRY_CHECK_SECONDS = 5.0

@@ -6,14 +6,18 @@ message over SMTP to mail-sandbox (``--smtp``, default 127.0.0.1:8025), which ke
 
 Exit status follows sendmail's ``sysexits.h`` codes as msmtp uses them: 0 sent, 64 bad usage,
 65 no message, 69 the server refused for good (5xx), 75 a temporary failure, including "nothing
-listening" (msmtp's answer when it cannot connect), so a caller may queue and retry. Every error
-is one line on standard error.
+listening" (msmtp's answer when it cannot connect), so a caller may queue and retry, and 77
+a mailbox that refused the password. Every error is one line on standard error.
+
+``--mailbox NAME`` logs in (SMTP AUTH) as that mailbox, which is how the server routes mail to it.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import getpass
+import os
 import re
 import smtplib
 import sys
@@ -26,14 +30,18 @@ from typing import BinaryIO, NoReturn
 
 from mail_sandbox import defaults
 from mail_sandbox.endpoints import Endpoint, parse_endpoint
+from mail_sandbox.mailboxes import check_name
 
 PROG = "mail-sandbox sendmail"
+#: Where ``--mailbox``'s password comes from when ``--password-env`` names no other variable.
+PASSWORD_ENV = "MAIL_SANDBOX_MAILBOX_PASSWORD"  # noqa: S105 - a variable name
 EX_OK = 0
 EX_USAGE = 64
 EX_DATAERR = 65
 EX_UNAVAILABLE = 69
 EX_TEMPFAIL = 75
 EX_PROTOCOL = 76
+EX_NOPERM = 77
 _LINE_END = re.compile(rb"\r\n|\n|\r(?!\n)")
 
 
@@ -83,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help=f"the capture server's SMTP address (default {defaults.SMTP_ENDPOINT})",
     )
+    parser.add_argument(
+        "--mailbox",
+        type=_mailbox_name,
+        metavar="NAME",
+        help="deliver into this mailbox of the server (SMTP AUTH as NAME; default: the "
+        "message's X-Mailbox header, else the default mailbox)",
+    )
+    parser.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help=f"the --mailbox password is in environment variable VAR (default ${PASSWORD_ENV}, "
+        "else no password)",
+    )
     # Accepted so that existing callers work; they change nothing here. The message is always
     # read to the end of input, as with -i.
     parser.add_argument("-i", action="store_true", help="ignored (input always ends at EOF)")
@@ -92,13 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _mailbox_name(value: str) -> str:
+    try:
+        return check_name(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None, stdin: BinaryIO | None = None) -> int:
     """Run ``mail-sandbox sendmail``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.password_env is not None and args.mailbox is None:
+        parser.error("--password-env is the password of a --mailbox: name the mailbox too")
     source = stdin if stdin is not None else sys.stdin.buffer
     try:
+        login = None if args.mailbox is None else (args.mailbox, _password(args.password_env))
         message = source.read()
-        send(message, args.recipients, args.sender, args.read_recipients, args.smtp)
+        send(message, args.recipients, args.sender, args.read_recipients, args.smtp, login)
     except SendmailError as exc:
         print(f"{PROG}: {exc.message}", file=sys.stderr)
         return exc.status
@@ -111,8 +143,10 @@ def send(
     sender: str | None,
     read_recipients: bool,
     server: Endpoint,
+    login: tuple[str, str] | None = None,
 ) -> None:
-    """Send ``message`` as sendmail would; raises ``SendmailError`` with the exit status."""
+    """Send ``message`` as sendmail would, logged in as ``login`` (mailbox, password) if
+    given; raises ``SendmailError`` with the exit status."""
     if not message.strip():
         raise SendmailError(EX_DATAERR, "no message on standard input")
     headers = BytesHeaderParser(policy=policy.compat32).parsebytes(message)
@@ -128,7 +162,17 @@ def send(
             "from the message's To, Cc and Bcc",
         )
     envelope_from = sender or _from_address(headers) or f"{_user()}@localhost"
-    _deliver(with_crlf(message), envelope_from, envelope_to, server)
+    _deliver(with_crlf(message), envelope_from, envelope_to, server, login)
+
+
+def _password(variable: str | None) -> str:
+    """The mailbox password from ``variable`` (which must be set), else from
+    ``$MAIL_SANDBOX_MAILBOX_PASSWORD``, else none: a mailbox without one takes any."""
+    if variable is None:
+        return os.environ.get(PASSWORD_ENV, "")
+    if variable not in os.environ:
+        raise SendmailError(EX_USAGE, f"--password-env: ${variable} is not set")
+    return os.environ[variable]
 
 
 def with_crlf(message: bytes) -> bytes:
@@ -174,13 +218,21 @@ def _user() -> str:
         return "nobody"
 
 
-def _deliver(message: bytes, sender: str, recipients: list[str], server: Endpoint) -> None:
+def _deliver(
+    message: bytes,
+    sender: str,
+    recipients: list[str],
+    server: Endpoint,
+    login: tuple[str, str] | None,
+) -> None:
     where = str(server)
     try:
         with smtplib.SMTP(
             server.host, server.port, timeout=defaults.SENDMAIL_TIMEOUT_SECONDS
         ) as smtp:
             smtp.ehlo_or_helo_if_needed()
+            if login is not None:
+                _log_in(smtp, *login, where)
             options = []
             if smtp.has_extn("8bitmime") and any(byte > 127 for byte in message):
                 options.append("BODY=8BITMIME")
@@ -215,6 +267,22 @@ def _deliver(message: bytes, sender: str, recipients: list[str], server: Endpoin
         ) from None
     if refused:
         raise _refusal("the message was sent, but some recipients were refused", refused)
+
+
+def _log_in(smtp: smtplib.SMTP, mailbox: str, password: str, where: str) -> None:
+    """AUTH PLAIN as ``mailbox``; by hand, as smtplib's login only sends ASCII passwords."""
+    if not smtp.has_extn("auth") or "PLAIN" not in smtp.esmtp_features["auth"].upper().split():
+        raise SendmailError(EX_UNAVAILABLE, f"the server at {where} offers no AUTH PLAIN")
+    token = base64.b64encode(b"\0".join([b"", mailbox.encode(), password.encode()]))
+    code, reply = smtp.docmd("AUTH", "PLAIN " + token.decode("ascii"))
+    if code == 235:
+        return
+    if code == 535:
+        what = f"mailbox {mailbox} refused the password" + (
+            "" if password else f" (none was given: use --password-env or ${PASSWORD_ENV})"
+        )
+        raise SendmailError(EX_NOPERM, f"{what}: {code} {_text(reply)}")
+    raise _reply_error(f"logging in as {mailbox} failed", code, reply)
 
 
 def _refusal(what: str, refused: dict[str, tuple[int, bytes]]) -> SendmailError:

@@ -13,14 +13,18 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.streams import StreamReader
 
+from mail_sandbox import defaults
 from mail_sandbox.chaos import ChaosControl
 from mail_sandbox.endpoints import Endpoint
 from mail_sandbox.smtp import SMTPSettings, smtp_factory
+from mail_sandbox.smtp_routing import MailboxRouter
 from mail_sandbox.stats import RuntimeStats
 from mail_sandbox.store import MessageStore
 from mail_sandbox.web import Credentials, WebSettings, create_web_app
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -77,6 +81,7 @@ class CaptureServer:
     ``credentials`` puts the inbox and API behind HTTP Basic auth; SMTP never asks for any.
     ``enable_chaos`` lets ``/api/v1/chaos`` (or ``self.chaos``) make SMTP refuse commands.
     ``web_settings`` holds the inbox's options; its message size limit is SMTP's.
+    Every ``mailbox_expiry_interval`` seconds, mailboxes whose TTL ran out are deleted.
     """
 
     def __init__(
@@ -89,8 +94,15 @@ class CaptureServer:
         credentials: Credentials | None = None,
         enable_chaos: bool = False,
         web_settings: WebSettings | None = None,
+        mailbox_expiry_interval: float = defaults.MAILBOX_EXPIRY_CHECK_SECONDS,
     ) -> None:
+        if not mailbox_expiry_interval > 0:
+            raise ValueError(
+                f"the mailbox expiry interval must be above 0 s, not {mailbox_expiry_interval!r}"
+            )
         self.store = store
+        self._expiry_interval = mailbox_expiry_interval
+        self._expiry: asyncio.Task[None] | None = None
         self._smtp_endpoint = smtp
         self._http_endpoint = http
         self._smtp_settings = smtp_settings or SMTPSettings()
@@ -100,10 +112,18 @@ class CaptureServer:
         )
         self.chaos = ChaosControl(enabled=enable_chaos)
         self.stats = RuntimeStats()
+        self._router = MailboxRouter(store, auto_create=self._smtp_settings.auto_mailboxes)
         self._smtp_server: asyncio.Server | None = None
         self._runner: web.AppRunner | None = None
         self.smtp: Endpoint | None = None
         self.http: Endpoint | None = None
+
+    def route_unnamed_mail_to(self, mailbox: MessageStore | None) -> None:
+        """Deliver the mail that names no mailbox (no AUTH as one, no ``X-Mailbox`` header)
+        to ``mailbox`` instead of ``default``; None goes back to ``default``. The pytest plugin
+        gives each test the mail of code under test that does not log in this way (a worker
+        runs one test at a time)."""
+        self._router.unnamed = self.store if mailbox is None else mailbox
 
     async def start(self) -> None:
         """Bind both listeners; a port taken raises ``ListenError`` and leaves nothing open."""
@@ -130,7 +150,11 @@ class CaptureServer:
             try:
                 self._smtp_server = await loop.create_server(
                     smtp_factory(
-                        self.store, self._smtp_settings, chaos=self.chaos, stats=self.stats
+                        self.store,
+                        self._smtp_settings,
+                        chaos=self.chaos,
+                        stats=self.stats,
+                        router=self._router,
                     ),
                     self._smtp_endpoint.host,
                     self._smtp_endpoint.port,
@@ -144,6 +168,10 @@ class CaptureServer:
         self.http = Endpoint(self._http_endpoint.host, runner.addresses[0][1])
         smtp_socket = self._smtp_server.sockets[0]
         self.smtp = Endpoint(self._smtp_endpoint.host, smtp_socket.getsockname()[1])
+        self._expiry = asyncio.create_task(
+            expire_mailboxes_every(self.store, self._expiry_interval),
+            name="mail-sandbox-mailbox-expiry",
+        )
 
     @property
     def url(self) -> str:
@@ -154,6 +182,10 @@ class CaptureServer:
 
     async def stop(self) -> None:
         """Stop accepting, close open SMTP sessions and the web app."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            await asyncio.gather(self._expiry, return_exceptions=True)
+            self._expiry = None
         if self._smtp_server is not None:
             self._smtp_server.close()
             # Python 3.12+ waits in wait_closed() for every open session; end them first.
@@ -164,6 +196,28 @@ class CaptureServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+async def expire_mailboxes_every(store: MessageStore, interval: float) -> None:
+    """Delete the mailboxes whose TTL ran out, every ``interval`` seconds, until cancelled.
+
+    The deleting runs in a thread, so SMTP and the inbox go on meanwhile. A failure is logged
+    when it starts, not on every round, and the next round tries again: a store that is
+    briefly locked or full must not end expiry for the rest of the run.
+    """
+    failing = False
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(store.expire_mailboxes)
+        except Exception:
+            if not failing:
+                log.exception("mailbox expiry failed; trying again every %g s", interval)
+            failing = True
+        else:
+            if failing:
+                log.info("mailbox expiry works again")
+            failing = False
 
 
 class _MalformedRequestLine(logging.Filter):

@@ -14,11 +14,17 @@ from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, syntax
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session, syntax
 
 from mail_sandbox import defaults
 from mail_sandbox.chaos import ChaosControl
 from mail_sandbox.smtp_data import read_data
+from mail_sandbox.smtp_routing import (
+    MailboxGoneError,
+    MailboxLogin,
+    MailboxRouter,
+    has_mailbox_header,
+)
 from mail_sandbox.stats import RuntimeStats
 from mail_sandbox.store import MessageStore, StoreError, StoreFullError
 
@@ -33,25 +39,30 @@ SERVER_HOSTNAME = "mail-sandbox"
 MAX_LINE_LENGTH = 1024 * 1024
 #: RFC 5321 4.5.3.1.8's reply to one RCPT too many; the message keeps those accepted before.
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+#: aiosmtpd's reply to a refused AUTH, given to a wrong password of a mailbox.
+BAD_CREDENTIALS = "535 5.7.8 Authentication credentials invalid"
 
 
 @dataclass(frozen=True, slots=True)
 class SMTPSettings:
     """How the SMTP side behaves (defaults from ``mail_sandbox.defaults``, as the command
     line's). ``max_recipients`` is Mailpit's default: a client that sends one
-    message to many more is more likely a runaway loop than a test; 0 lifts the limit."""
+    message to many more is more likely a runaway loop than a test; 0 lifts the limit.
+    ``auto_mailboxes`` lets an AUTH login that is a mailbox name but names none create it."""
 
     max_size: int = defaults.MAX_MESSAGE_SIZE
     idle_timeout: float = defaults.IDLE_TIMEOUT_SECONDS
     tls_context: ssl.SSLContext | None = None
     max_recipients: int = defaults.MAX_RECIPIENTS
+    auto_mailboxes: bool = False
 
 
 def accept_any_login(
     server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
 ) -> AuthResult:
-    """Accept every AUTH PLAIN/LOGIN, so apps configured with a username still send."""
-    return AuthResult(success=True)
+    """Accept every AUTH PLAIN/LOGIN, so apps configured with a username still send; the
+    login goes on to mailbox routing (``CaptureHandler.check_login``)."""
+    return AuthResult(success=True, auth_data=auth_data)
 
 
 def chaos_authenticator(chaos: ChaosControl, stats: RuntimeStats) -> Callable[..., AuthResult]:
@@ -75,7 +86,8 @@ class CaptureHandler:
 
     ``chaos`` may refuse MAIL FROM and RCPT TO with an error code instead (fault injection);
     ``stats`` counts what was accepted and refused; ``max_recipients`` caps RCPT TO per
-    message (0: no cap; by default ``SMTPSettings``'s).
+    message (0: no cap; by default ``SMTPSettings``'s). Each message goes to the mailbox
+    ``router`` picks (by default: AUTH login, ``X-Mailbox`` header, else ``store`` itself).
     """
 
     def __init__(
@@ -85,13 +97,31 @@ class CaptureHandler:
         chaos: ChaosControl | None = None,
         stats: RuntimeStats | None = None,
         max_recipients: int | None = None,
+        router: MailboxRouter | None = None,
     ) -> None:
         self._store = store
+        self._router = router or MailboxRouter(store)
         self._chaos = chaos or ChaosControl(enabled=False)
         self._stats = stats or RuntimeStats()
         if max_recipients is None:
             max_recipients = SMTPSettings().max_recipients
         self._max_recipients = max_recipients
+
+    async def check_login(self, login: LoginPassword) -> AuthResult:
+        """The outcome of an AUTH the authenticator let through: 535 for a wrong password of
+        a mailbox, else success, the session keeping where its messages go."""
+        try:
+            routed = await asyncio.to_thread(self._router.login, login.login, login.password)
+        except Exception as exc:  # noqa: BLE001 - StoreError or a fault of the store's own
+            log.error("AUTH not checked, the mail store failed: %r", exc)
+            self._stats.smtp_rejected()
+            return AuthResult(
+                success=False, handled=False, message="454 4.7.0 Temporary authentication failure"
+            )
+        if routed is None:
+            self._stats.smtp_rejected()
+            return AuthResult(success=False, handled=False, message=BAD_CREDENTIALS)
+        return AuthResult(success=True, auth_data=routed)
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -125,10 +155,19 @@ class CaptureHandler:
         """Answer 250 only once the store has committed the exact bytes received; anything
         else is a refusal the client can retry, never an unanswered DATA."""
         raw = envelope.original_content or b""
+        login = session.auth_data if isinstance(session.auth_data, MailboxLogin) else None
         try:
+            if (login is None or login.mailbox is None) and not has_mailbox_header(raw):
+                mailbox = self._router.unnamed  # most mail: no store read, no thread
+            else:
+                mailbox = await asyncio.to_thread(self._router.target, login, raw)
             message_id = await asyncio.wrap_future(
-                self._store.add(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
+                mailbox.add(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
             )
+        except MailboxGoneError as exc:
+            log.info("message from %s not stored: %s", session.peer, exc)
+            self._stats.smtp_rejected()
+            return f"550 5.1.1 {exc}: message not stored"
         except StoreFullError as exc:
             log.error("message from %s not stored, store is full: %s", session.peer, exc)
             self._stats.smtp_rejected()
@@ -224,6 +263,21 @@ class CaptureSMTP(SMTP):
             return None, None
         return address, rest
 
+    async def auth_PLAIN(self, _: SMTP, args: list[str]) -> AuthResult:
+        """aiosmtpd's AUTH PLAIN, then the mailbox check (``CaptureHandler.check_login``)."""
+        return await self._check_login(await super().auth_PLAIN(_, args))
+
+    async def auth_LOGIN(self, _: SMTP, args: list[str]) -> AuthResult:
+        """aiosmtpd's AUTH LOGIN, then the mailbox check (``CaptureHandler.check_login``)."""
+        return await self._check_login(await super().auth_LOGIN(_, args))
+
+    async def _check_login(self, result: AuthResult) -> AuthResult:
+        # aiosmtpd's authenticator callback is synchronous and the check reads the store, so
+        # it runs here, awaited, once the authenticator (chaos) has let the login through.
+        if result.success and isinstance(result.auth_data, LoginPassword):
+            return await self.event_handler.check_login(result.auth_data)
+        return result
+
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
         """DATA as aiosmtpd answers it, with the payload read in chunks (mail_sandbox.smtp_data)."""
@@ -298,12 +352,18 @@ def smtp_factory(
     *,
     chaos: ChaosControl | None = None,
     stats: RuntimeStats | None = None,
+    router: MailboxRouter | None = None,
 ) -> Callable[[], SMTP]:
-    """A protocol factory for ``loop.create_server``: one aiosmtpd ``SMTP`` per connection."""
+    """A protocol factory for ``loop.create_server``: one aiosmtpd ``SMTP`` per connection;
+    ``router`` picks each message's mailbox (by default one for ``store`` and ``settings``)."""
     chaos = chaos or ChaosControl(enabled=False)
     stats = stats or RuntimeStats()
     handler = CaptureHandler(
-        store, chaos=chaos, stats=stats, max_recipients=settings.max_recipients
+        store,
+        chaos=chaos,
+        stats=stats,
+        max_recipients=settings.max_recipients,
+        router=router or MailboxRouter(store, auto_create=settings.auto_mailboxes),
     )
     authenticator = chaos_authenticator(chaos, stats)
 

@@ -46,10 +46,16 @@ def routes() -> Iterator[set[tuple[str, str]]]:
     try:
         app = create_web_app(store)
         yield {
-            (route.method, normalized(route_path(route.resource))) for route in app.router.routes()
+            (route.method, normalized(unscoped(route_path(route.resource))))
+            for route in app.router.routes()
         }
     finally:
         store.close()
+
+
+def unscoped(path: str) -> str:
+    """A mailbox's copy of a route (``/m/{mailbox}/...``) is documented once, unscoped."""
+    return path.removeprefix("/m/{mailbox}") if path.startswith("/m/{mailbox}/") else path
 
 
 def documented_routes() -> dict[tuple[str, str], str]:

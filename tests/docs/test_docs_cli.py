@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from markdown_doc import doc, find_section, names_in_code, table_rows
 
-from mail_sandbox import cli, sendmail
+from mail_sandbox import cli, cli_mailboxes, sendmail
 
 CLI_DOC = doc("cli.md")
 COMMANDS = {
     "mail-sandbox": ([], cli.build_parser),
     "mail-sandbox sendmail": (["sendmail"], sendmail.build_parser),
+    "mail-sandbox mailboxes": (["mailboxes"], cli_mailboxes.build_parser),
 }
 # An entry of --help's lists, indented by two: "  --smtp HOST:PORT, -S HOST:PORT   the ...".
 _HELP_ENTRY = re.compile(r"^  (?! )(.+?)(?: {2,}|$)", re.MULTILINE)
@@ -147,7 +148,12 @@ def documented_statuses(command: str) -> dict[int, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("command", "module"), [("mail-sandbox", cli), ("mail-sandbox sendmail", sendmail)]
+    ("command", "module"),
+    [
+        ("mail-sandbox", cli),
+        ("mail-sandbox sendmail", sendmail),
+        ("mail-sandbox mailboxes", cli_mailboxes),
+    ],
 )
 def test_every_exit_status_is_documented(command: str, module: object) -> None:
     prefix, _ = COMMANDS[command]

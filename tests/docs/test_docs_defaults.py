@@ -14,6 +14,9 @@ SENTENCES = {
     "MAX_CHECKED_LINKS": ("security.md", "at most {} links are contacted"),
     "LINK_CHECK_TIMEOUT_SECONDS": ("security.md", "Each link gets {} seconds in all"),
     "SENDMAIL_TIMEOUT_SECONDS": ("cli.md", "Each step waits at most {} seconds for the server"),
+    "DEFAULT_MAILBOX": ("store.md", "every mailbox: the `{}` mailbox"),
+    "MAILBOX_EXPIRY_CHECK_SECONDS": ("store.md", "The server looks every {} seconds"),
+    "MAX_MAILBOX_TTL_SECONDS": ("store.md", "at most {} seconds (ten years)"),
 }
 #: Defaults that test_docs_cli (the options' defaults) or test_docs_api (the parameters'
 #: defaults of the OpenAPI description) hold to the docs.

@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 
 from mail_sandbox.store import MessageStore, open_store
-from mail_sandbox.store.contract import NewMessagesListener, Page, StoreError, Summary
+from mail_sandbox.store.contract import (
+    MailboxInfo,
+    MailboxListener,
+    NewMessagesListener,
+    Page,
+    StoreError,
+    Summary,
+)
 
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 SUMMARY_KEYS = {
@@ -79,6 +86,7 @@ class ObservedStore(MessageStore):
 
     def __init__(self, inner: MessageStore) -> None:
         self.inner = inner
+        self.name = inner.name
         self.waiter_checked = threading.Event()
         self.list_fails_with: Exception | None = None
 
@@ -124,6 +132,34 @@ class ObservedStore(MessageStore):
 
     def close(self) -> None:
         self.inner.close()
+
+    # Mailboxes are the inner store's.
+    def mailbox(self, name: str) -> MessageStore:
+        return self if name == self.inner.name else self.inner.mailbox(name)
+
+    def create_mailbox(self, name: str, **options: Any) -> MailboxInfo:
+        return self.inner.create_mailbox(name, **options)
+
+    def mailboxes(self) -> list[MailboxInfo]:
+        return self.inner.mailboxes()
+
+    def mailbox_info(self, name: str) -> MailboxInfo:
+        return self.inner.mailbox_info(name)
+
+    def delete_mailbox(self, name: str) -> int:
+        return self.inner.delete_mailbox(name)
+
+    def check_password(self, name: str, password: str | None) -> bool:
+        return self.inner.check_password(name, password)
+
+    def touch_mailbox(self, name: str) -> None:
+        self.inner.touch_mailbox(name)
+
+    def expire_mailboxes(self) -> list[str]:
+        return self.inner.expire_mailboxes()
+
+    def add_mailbox_listener(self, listener: MailboxListener) -> None:
+        self.inner.add_mailbox_listener(listener)
 
 
 @pytest.fixture

@@ -183,6 +183,7 @@ VALID_BODIES: dict[tuple[str, str], list[dict[str, Any]]] = {
             "Authentication": {"ErrorCode": 535, "Probability": 0},
         }
     ],
+    ("POST", "/api/v1/mailboxes"): [{"Name": "ci-watch", "Password": "pw", "TTL": 3600}],
     ("POST", "/api/v1/send"): [
         {
             "From": {"Email": "shop@example.com", "Name": "Shop"},
@@ -207,7 +208,7 @@ VALID_BODIES: dict[tuple[str, str], list[dict[str, Any]]] = {
     ],
 }
 #: Valid path parameters, by their names in the description.
-PATH_VALUES = {"ID": "{ID}", "PartID": "1", "Tag": "seedtag"}
+PATH_VALUES = {"ID": "{ID}", "PartID": "1", "Tag": "seedtag", "Mailbox": "default"}
 #: Query parameters each request carries unless the one under test replaces it.
 QUERY_VALUES = {"query": "subject:seed", "timeout": "0.2", "follow": "false", "limit": "10"}
 

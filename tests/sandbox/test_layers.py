@@ -22,6 +22,8 @@ LOWER_LAYERS = (
     "tags",
     "smtp",
     "smtp_data",
+    "smtp_routing",
+    "mailboxes",
     "links",
     "endpoints",
     "defaults",

@@ -70,7 +70,7 @@ def test_fixtures_capture_wait_for_and_links(pytester):
                 mailbox.wait_for(to="a@example.com", timeout=0.3)
 
         def test_session_server_is_shared(mail_sandbox, mailbox):
-            assert mail_sandbox is mailbox
+            assert mailbox.server_url == mail_sandbox.url
             assert mail_sandbox.url.startswith("http://127.0.0.1:")
         """
     )

@@ -125,7 +125,7 @@ def test_listeners_are_not_told_about_messages_pruned_in_the_same_commit():
             release.wait(timeout=10)
 
         holder = threading.Thread(
-            target=store._call_writer, args=(hold,), kwargs={"in_transaction": False}
+            target=store.call_writer, args=(hold,), kwargs={"in_transaction": False}
         )
         holder.start()
         assert busy.wait(timeout=10)
@@ -170,7 +170,7 @@ def test_full_disk_fails_with_store_full_error_and_reads_keep_working(tmp_path):
     with SQLiteStore(str(tmp_path / "mail.db")) as store:
         first = add(store, message("first"))
         # Test hook: forbid the file to grow, which SQLite reports exactly like a full disk.
-        store._call_writer(lambda conn: conn.execute("PRAGMA max_page_count = 1").fetchone())
+        store.call_writer(lambda conn: conn.execute("PRAGMA max_page_count = 1").fetchone())
 
         big = store.add(message("big", body="x" * 200_000), "a@x.test", ["b@x.test"])
         with pytest.raises(StoreFullError, match="full"):
@@ -178,7 +178,7 @@ def test_full_disk_fails_with_store_full_error_and_reads_keep_working(tmp_path):
         assert [s.id for s in store.list().messages] == [first]
         assert store.raw(first) == message("first")
 
-        store._call_writer(
+        store.call_writer(
             lambda conn: conn.execute("PRAGMA max_page_count = 1073741823").fetchone()
         )
         add(store, message("big", body="x" * 200_000))

@@ -517,7 +517,7 @@ def test_a_message_in_both_files_after_a_crash_is_listed_once(tmp_path):
     # As if the indexer died between its commit to the mailbox file and removing the message
     # from the incoming file.
     with closing(sqlite3.connect(store.incoming_path)) as conn, conn:
-        conn.executemany("INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?, ?)", waiting)
+        conn.executemany("INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?, ?, ?)", waiting)
 
     with open_store(path) as reopened:
         assert [s.id for s in reopened.list().messages] == [message_id]

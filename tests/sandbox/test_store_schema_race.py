@@ -77,7 +77,7 @@ def set_up(connections: tuple[sqlite3.Connection, sqlite3.Connection]) -> int:
     """The schema of a mailbox and its incoming file, as a store sets it up; the version."""
     mailbox, incoming = connections
     with closing(mailbox), closing(incoming):
-        migrate(mailbox)
+        migrate(mailbox, 0)
         prepare_incoming(incoming, newest_id(mailbox))
         return mailbox.execute("PRAGMA user_version").fetchone()[0]
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from mail_sandbox import defaults
 from mail_sandbox.store.contract import (
     Address,
+    MailboxExistsError,
+    MailboxInfo,
     MessageStore,
+    NoSuchMailboxError,
     NoSuchMessageError,
     NoSuchTagError,
     Page,
@@ -20,7 +26,10 @@ from mail_sandbox.store.sqlite import SQLiteStore
 
 __all__ = [
     "Address",
+    "MailboxExistsError",
+    "MailboxInfo",
     "MessageStore",
+    "NoSuchMailboxError",
     "NoSuchMessageError",
     "NoSuchTagError",
     "Page",
@@ -36,11 +45,16 @@ __all__ = [
 
 
 def open_store(
-    path: str = ":memory:", *, max_messages: int = defaults.MAX_MESSAGES
+    path: str = ":memory:",
+    *,
+    max_messages: int = defaults.MAX_MESSAGES,
+    clock: Callable[[], float] = time.time,
 ) -> MessageStore:
-    """Open (or create) the mailbox at ``path``; ``":memory:"`` is a throwaway one.
+    """Open (or create) the mail store at ``path`` on its default mailbox; ``":memory:"`` is a
+    throwaway one.
 
-    ``max_messages`` keeps only the newest N messages (0 = no limit). Raises ``StoreError``
-    when the file cannot be opened as a mail store.
+    ``max_messages`` keeps only the newest N messages of each mailbox (0 = no limit);
+    ``clock`` (seconds since the epoch) dates new mail and runs mailbox TTLs. Raises
+    ``StoreError`` when the file cannot be opened as a mail store.
     """
-    return SQLiteStore(path, max_messages=max_messages)
+    return SQLiteStore(path, max_messages=max_messages, clock=clock)

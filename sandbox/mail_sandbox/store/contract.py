@@ -34,6 +34,22 @@ class TagExistsError(ValueError):
     """A rename onto a tag that other messages already have; its message is shown to the user."""
 
 
+class NoSuchMailboxError(LookupError):
+    """A mailbox name that names no mailbox; its message is shown to the user."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no mailbox named {name}")
+        self.name = name
+
+
+class MailboxExistsError(ValueError):
+    """A new mailbox's name is taken; its message is shown to the user."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a mailbox named {name} exists already")
+        self.name = name
+
+
 class NoSuchMessageError(LookupError):
     """IDs that name no stored message; ``ids`` lists them."""
 
@@ -118,11 +134,35 @@ class StoreInfo:
     deleted: int  # messages deleted since the store was opened, pruned ones included
 
 
+@dataclass(frozen=True, slots=True)
+class MailboxInfo:
+    """One mailbox as ``/api/v1/mailboxes`` lists it, read at one moment.
+
+    ``expires`` is when an idle mailbox with a ``ttl`` (seconds) is deleted: ``ttl`` after
+    its last use (created, mail delivered to it, or ``touch_mailbox``); None without a TTL.
+    """
+
+    name: str
+    messages: int
+    unread: int
+    created: datetime
+    expires: datetime | None
+    ttl: int | None
+    has_password: bool
+
+
 NewMessagesListener = Callable[[list[str]], None]
+#: Hears of new messages in every mailbox: ``listener(mailbox name, ids)``.
+MailboxListener = Callable[[str, list[str]], None]
 
 
 class MessageStore(abc.ABC):
-    """A durable mailbox.
+    """A durable mailbox, and the door to the other mailboxes kept with it.
+
+    A store opens on its ``default`` mailbox; ``mailbox(name)`` gives another, as a
+    ``MessageStore`` of its own that sees, counts, flags, tags and deletes only that mailbox's
+    messages (an ID of another mailbox is an unknown ID there). The operations on mailboxes
+    (``create_mailbox`` and the rest) act on the whole store from any of them.
 
     Methods are blocking and thread-safe: callers on an event loop run them in a thread
     (``asyncio.to_thread``), except ``add``, which returns at once with a future. Any input is
@@ -130,6 +170,9 @@ class MessageStore(abc.ABC):
     the database cannot encode (lone surrogates, from bytes that were not UTF-8) is kept with
     U+FFFD in their place. A failure inside the store fails that one call with ``StoreError``.
     """
+
+    #: The name of the mailbox this object reads and writes.
+    name: str
 
     @abc.abstractmethod
     def add(self, raw: bytes, envelope_from: str, envelope_to: Sequence[str]) -> Future[str]:
@@ -226,7 +269,56 @@ class MessageStore(abc.ABC):
         """Remove a tag from every message (the messages stay); ``NoSuchTagError`` if unused."""
         raise NotImplementedError(f"{type(self).__name__} cannot delete tags")
 
+    # -- mailboxes ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def mailbox(self, name: str) -> MessageStore:
+        """The mailbox ``name``; ``NoSuchMailboxError`` when there is none."""
+
+    @abc.abstractmethod
+    def create_mailbox(
+        self, name: str, *, password: str | None = None, ttl: int | None = None
+    ) -> MailboxInfo:
+        """Create an empty mailbox. ``ValueError`` for a name that is not one (see
+        ``mail_sandbox.mailboxes``) or a TTL under 1 second; ``MailboxExistsError`` when the
+        name is taken (``default`` always is)."""
+
+    @abc.abstractmethod
+    def mailboxes(self) -> list[MailboxInfo]:
+        """Every mailbox, ``default`` first, then by name."""
+
+    @abc.abstractmethod
+    def mailbox_info(self, name: str) -> MailboxInfo:
+        """One mailbox; ``NoSuchMailboxError`` when there is none."""
+
+    @abc.abstractmethod
+    def delete_mailbox(self, name: str) -> int:
+        """Delete a mailbox with all its mail; returns how many messages went.
+
+        ``NoSuchMailboxError`` when there is none; ``ValueError`` for ``default``, which
+        always exists (delete its messages instead).
+        """
+
+    @abc.abstractmethod
+    def check_password(self, name: str, password: str | None) -> bool:
+        """Whether ``password`` opens mailbox ``name``: always for one without a password,
+        never for one that does not exist."""
+
+    @abc.abstractmethod
+    def touch_mailbox(self, name: str) -> None:
+        """Count the mailbox as used now, which puts its TTL expiry off (nothing without one)."""
+
+    @abc.abstractmethod
+    def expire_mailboxes(self) -> list[str]:
+        """Delete every mailbox whose TTL has run out since its last use; returns their names."""
+
+    @abc.abstractmethod
+    def add_mailbox_listener(self, listener: MailboxListener) -> None:
+        """Call ``listener(mailbox, ids)`` after new messages in any mailbox, as ``add_listener``
+        does for one."""
+
     @abc.abstractmethod
     def close(self) -> None:
         """Commit what is queued, stop background work and release the database; closing
-        again does nothing, and any other call afterwards raises ``StoreError``."""
+        again does nothing, and any other call afterwards raises ``StoreError``. Closing a
+        mailbox given by ``mailbox`` ends that object's use only."""

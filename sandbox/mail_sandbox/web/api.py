@@ -15,15 +15,16 @@ from mail_sandbox.store.contract import MessageStore, Page, SearchError
 from mail_sandbox.web import api_wait, params
 from mail_sandbox.web.downloads import attachment_disposition
 from mail_sandbox.web.errors import ApiError
-from mail_sandbox.web.keys import STORE
 from mail_sandbox.web.messages import load_message, load_raw
+from mail_sandbox.web.routing import RouteTable
+from mail_sandbox.web.scope import mailbox_of
 from mail_sandbox.web.security import DOWNLOAD_CSP
 from mail_sandbox.web.serialize import headers_json, message_json, page_json
 
 NOT_FOUND = "message not found"
 
 
-def add_routes(router: web.UrlDispatcher) -> None:
+def add_routes(router: RouteTable) -> None:
     """Register every ``/api/v1`` route."""
     router.add_get("/api/v1/messages", list_messages)
     router.add_put("/api/v1/messages", set_read)
@@ -40,7 +41,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
 async def list_messages(request: web.Request) -> web.Response:
     """``GET /api/v1/messages?start=&limit=``: newest first."""
     start, limit = params.paging(request.query)
-    store = request.app[STORE]
+    store = await mailbox_of(request)
     page, tags = await asyncio.to_thread(_page_and_tags, store, None, start, limit)
     return web.json_response(page_json(page, tags))
 
@@ -51,7 +52,7 @@ async def search(request: web.Request) -> web.Response:
     if not query:
         raise ApiError(400, "query is required, e.g. ?query=subject:welcome")
     start, limit = params.paging(request.query)
-    store = request.app[STORE]
+    store = await mailbox_of(request)
     page, tags = await asyncio.to_thread(_page_and_tags, store, query, start, limit)
     return web.json_response(page_json(page, tags))
 
@@ -60,7 +61,7 @@ async def set_read(request: web.Request) -> web.Response:
     """``PUT /api/v1/messages {"IDs"|"Search", "Read": bool}``; neither means every message."""
     change = params.change_request(await request.read(), read_required=True, allow_search=True)
     assert change.read is not None  # read_required guarantees it
-    store = request.app[STORE]
+    store = await mailbox_of(request)
     if change.search is not None:
         await asyncio.to_thread(_searching, store.set_read_matching, change.search, change.read)
     else:
@@ -71,7 +72,8 @@ async def set_read(request: web.Request) -> web.Response:
 async def delete_messages(request: web.Request) -> web.Response:
     """``DELETE /api/v1/messages {"IDs": [...]}``; no body or no IDs means every message."""
     change = params.change_request(await request.read(), read_required=False)
-    await asyncio.to_thread(request.app[STORE].delete, change.ids)
+    store = await mailbox_of(request)
+    await asyncio.to_thread(store.delete, change.ids)
     return web.Response(text="ok")
 
 
@@ -80,13 +82,14 @@ async def delete_by_search(request: web.Request) -> web.Response:
     query = request.query.get("query", "").strip()
     if not query:
         raise ApiError(400, "no search query")
-    await asyncio.to_thread(_searching, request.app[STORE].delete_matching, query)
+    store = await mailbox_of(request)
+    await asyncio.to_thread(_searching, store.delete_matching, query)
     return web.Response(text="ok")
 
 
 async def get_message(request: web.Request) -> web.Response:
     """``GET /api/v1/message/{ID}`` (``latest`` allowed); marks the message read."""
-    store = request.app[STORE]
+    store = await mailbox_of(request)
     loaded = await asyncio.to_thread(load_message, store, request.match_info["id"], mark_read=True)
     if loaded is None:
         raise ApiError(404, NOT_FOUND)
@@ -95,7 +98,8 @@ async def get_message(request: web.Request) -> web.Response:
 
 async def get_raw(request: web.Request) -> web.Response:
     """``GET /api/v1/message/{ID}/raw``: the exact bytes received."""
-    raw = await asyncio.to_thread(load_raw, request.app[STORE], request.match_info["id"])
+    store = await mailbox_of(request)
+    raw = await asyncio.to_thread(load_raw, store, request.match_info["id"])
     if raw is None:
         raise ApiError(404, NOT_FOUND)
     return web.Response(body=raw, content_type="text/plain", charset="utf-8")
@@ -103,7 +107,8 @@ async def get_raw(request: web.Request) -> web.Response:
 
 async def get_headers(request: web.Request) -> web.Response:
     """``GET /api/v1/message/{ID}/headers``: ``{"Name": ["value", ...]}``, as Mailpit names them."""
-    raw = await asyncio.to_thread(load_raw, request.app[STORE], request.match_info["id"])
+    store = await mailbox_of(request)
+    raw = await asyncio.to_thread(load_raw, store, request.match_info["id"])
     if raw is None:
         raise ApiError(404, NOT_FOUND)
     view, order = await asyncio.to_thread(_headers_and_order, raw)
@@ -112,7 +117,8 @@ async def get_headers(request: web.Request) -> web.Response:
 
 async def get_message_part(request: web.Request) -> web.Response:
     """``GET /api/v1/message/{ID}/part/{PartID}``: the decoded part, always as a download."""
-    raw = await asyncio.to_thread(load_raw, request.app[STORE], request.match_info["id"])
+    store = await mailbox_of(request)
+    raw = await asyncio.to_thread(load_raw, store, request.match_info["id"])
     if raw is None:
         raise ApiError(404, NOT_FOUND)
     part_id = request.match_info["part_id"]

@@ -8,11 +8,12 @@ from mail_sandbox.chaos import NOT_ENABLED, ChaosError
 from mail_sandbox.web import params
 from mail_sandbox.web.errors import ApiError
 from mail_sandbox.web.keys import CHAOS
+from mail_sandbox.web.routing import RouteTable
 
 _EXAMPLE = '{"Recipient": {"ErrorCode": 451, "Probability": 100}}'
 
 
-def add_routes(router: web.UrlDispatcher) -> None:
+def add_routes(router: RouteTable) -> None:
     """Register the two routes."""
     router.add_get("/api/v1/chaos", get_triggers)
     router.add_put("/api/v1/chaos", set_triggers)

@@ -7,10 +7,12 @@ import asyncio
 from aiohttp import web
 
 from mail_sandbox import __version__
-from mail_sandbox.web.keys import CHAOS, SETTINGS, STATS, STORE
+from mail_sandbox.web.keys import CHAOS, SETTINGS, STATS
+from mail_sandbox.web.routing import RouteTable
+from mail_sandbox.web.scope import mailbox_of
 
 
-def add_routes(router: web.UrlDispatcher) -> None:
+def add_routes(router: RouteTable) -> None:
     """Register the two routes."""
     router.add_get("/api/v1/info", info)
     router.add_get("/api/v1/webui", webui)
@@ -18,7 +20,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 async def info(request: web.Request) -> web.Response:
     """Mailpit's ``AppInformation``: version, database, counts, tags and runtime counters."""
-    store_info = await asyncio.to_thread(request.app[STORE].info)
+    store = await mailbox_of(request)
+    store_info = await asyncio.to_thread(store.info)
     return web.json_response(
         {
             "Version": __version__,

@@ -13,15 +13,17 @@ from aiohttp import web
 
 from mail_sandbox.linkcheck import check_links, extract_links
 from mail_sandbox.web.errors import ApiError
-from mail_sandbox.web.keys import SETTINGS, STORE
+from mail_sandbox.web.keys import SETTINGS
 from mail_sandbox.web.messages import load_message
+from mail_sandbox.web.routing import RouteTable
+from mail_sandbox.web.scope import mailbox_of
 from mail_sandbox.web.security import requested_by_another_site
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"", "false", "0", "no", "off"})
 
 
-def add_routes(router: web.UrlDispatcher) -> None:
+def add_routes(router: RouteTable) -> None:
     """Register the route."""
     router.add_get("/api/v1/message/{id}/link-check", link_check)
 
@@ -42,7 +44,7 @@ async def link_check(request: web.Request) -> web.Response:
     follow = request.query.get("follow", "").strip().lower()
     if follow not in _TRUE | _FALSE:
         raise ApiError(400, "follow must be true or false")
-    store = request.app[STORE]
+    store = await mailbox_of(request)
     loaded = await asyncio.to_thread(load_message, store, request.match_info["id"], mark_read=False)
     if loaded is None:
         raise ApiError(404, "message not found")

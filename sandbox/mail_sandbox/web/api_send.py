@@ -13,13 +13,15 @@ from aiohttp import web
 from mail_sandbox.compose import ComposeError, build_message
 from mail_sandbox.web import params
 from mail_sandbox.web.errors import ApiError
-from mail_sandbox.web.keys import SETTINGS, STORE
+from mail_sandbox.web.keys import SETTINGS
+from mail_sandbox.web.routing import RouteTable
+from mail_sandbox.web.scope import mailbox_of
 
 # Base64 makes attachments a third bigger, and JSON adds its own punctuation.
 _BODY_OVERHEAD = 1024 * 1024
 
 
-def add_routes(router: web.UrlDispatcher) -> None:
+def add_routes(router: RouteTable) -> None:
     """Register the route."""
     router.add_post("/api/v1/send", send)
 
@@ -38,7 +40,8 @@ async def send(request: web.Request) -> web.Response:
         raise ApiError(
             413, f"the message is {len(raw)} bytes, more than the limit of {max_size} bytes"
         )
-    message_id = await asyncio.wrap_future(request.app[STORE].add(raw, envelope_from, recipients))
+    store = await mailbox_of(request)
+    message_id = await asyncio.wrap_future(store.add(raw, envelope_from, recipients))
     return web.json_response({"ID": message_id})
 
 

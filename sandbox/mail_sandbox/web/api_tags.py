@@ -14,7 +14,8 @@ from mail_sandbox.store.contract import NoSuchMessageError, NoSuchTagError, TagE
 from mail_sandbox.tags import clean_tag
 from mail_sandbox.web import params
 from mail_sandbox.web.errors import ApiError
-from mail_sandbox.web.keys import STORE
+from mail_sandbox.web.routing import RouteTable
+from mail_sandbox.web.scope import mailbox_of
 
 _SET_FIELDS = {"ids": "IDs", "tags": "Tags"}
 _SET_EXAMPLE = '{"IDs": ["..."], "Tags": ["tag"]}'
@@ -22,7 +23,7 @@ _RENAME_FIELDS = {"name": "Name"}
 _RENAME_EXAMPLE = '{"Name": "new name"}'
 
 
-def add_routes(router: web.UrlDispatcher) -> None:
+def add_routes(router: RouteTable) -> None:
     """Register the tag routes."""
     router.add_get("/api/v1/tags", list_tags)
     router.add_put("/api/v1/tags", set_tags)
@@ -32,7 +33,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 async def list_tags(request: web.Request) -> web.Response:
     """Every tag in use, sorted."""
-    return web.json_response(await asyncio.to_thread(request.app[STORE].all_tags))
+    store = await mailbox_of(request)
+    return web.json_response(await asyncio.to_thread(store.all_tags))
 
 
 async def set_tags(request: web.Request) -> web.Response:
@@ -42,8 +44,9 @@ async def set_tags(request: web.Request) -> web.Response:
     if not ids:
         raise ApiError(400, f"IDs is required: {_SET_EXAMPLE}")
     tags = [tag for tag in map(clean_tag, _strings(fields.get("Tags"), "Tags")) if tag]
+    store = await mailbox_of(request)
     try:
-        await asyncio.to_thread(request.app[STORE].set_tags, ids, tags)
+        await asyncio.to_thread(store.set_tags, ids, tags)
     except NoSuchMessageError as exc:
         raise ApiError(404, str(exc)) from None
     return web.Response(text="ok")
@@ -61,8 +64,9 @@ async def rename_tag(request: web.Request) -> web.Response:
         raise ApiError(400, f"invalid tag name: {name}")
     if new_name == tag:
         return web.Response(text="ok")
+    store = await mailbox_of(request)
     try:
-        await asyncio.to_thread(request.app[STORE].rename_tag, tag, new_name)
+        await asyncio.to_thread(store.rename_tag, tag, new_name)
     except NoSuchTagError as exc:
         raise ApiError(404, str(exc)) from None
     except TagExistsError as exc:
@@ -72,8 +76,9 @@ async def rename_tag(request: web.Request) -> web.Response:
 
 async def delete_tag(request: web.Request) -> web.Response:
     """Remove the tag from every message; the messages stay."""
+    store = await mailbox_of(request)
     try:
-        await asyncio.to_thread(request.app[STORE].delete_tag, request.match_info["tag"])
+        await asyncio.to_thread(store.delete_tag, request.match_info["tag"])
     except NoSuchTagError as exc:
         raise ApiError(404, str(exc)) from None
     return web.Response(text="ok")

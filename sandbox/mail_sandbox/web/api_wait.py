@@ -18,8 +18,9 @@ from aiohttp import web
 from mail_sandbox.store.contract import MessageStore, SearchError, Summary
 from mail_sandbox.web import params
 from mail_sandbox.web.errors import ApiError
-from mail_sandbox.web.keys import HUB, STORE
+from mail_sandbox.web.keys import HUB
 from mail_sandbox.web.messages import resolve_id
+from mail_sandbox.web.scope import mailbox_of, served_name
 from mail_sandbox.web.serialize import summary_json
 
 
@@ -30,9 +31,9 @@ async def wait(request: web.Request) -> web.Response:
     # Absent: only mail arriving from now on. Present but empty: anything already stored counts
     # too (the pytest plugin's wait_for after clearing the mailbox). An ID: anything after it.
     since = request.query.get("since")
-    store = request.app[STORE]
+    store = await mailbox_of(request)
     deadline = asyncio.get_running_loop().time() + timeout
-    with request.app[HUB].subscribe() as subscription:
+    with request.app[HUB].subscribe(served_name(request)) as subscription:
         marker = await asyncio.to_thread(_wait_marker, store, since)
         floor = _Floor(marker)
         while True:

@@ -1,7 +1,8 @@
-"""HTTP Basic auth in front of the inbox, the API and the event stream.
+"""HTTP Basic credentials: the server's own (``--ui-auth``) and what a request offers.
 
-Off by default (the sandbox listens on loopback only); ``mail-sandbox --ui-auth USER:PASS`` turns
-it on for an inbox that other machines can reach, since captured mail holds reset links.
+The server's are off by default (the sandbox listens on loopback only); ``mail-sandbox --ui-auth
+USER:PASS`` turns them on for an inbox that other machines can reach, since captured mail holds
+reset links. ``web.access`` decides what a request may see with them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import hmac
 from dataclasses import dataclass
 
 from aiohttp import BasicAuth, hdrs, web
-from aiohttp.typedefs import Handler, Middleware
 
 REALM = "mail-sandbox"
 CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8"'
@@ -45,16 +45,16 @@ class Credentials:
         return user_ok & password_ok
 
 
-def basic_auth_middleware(credentials: Credentials) -> Middleware:
-    """A middleware answering 401 with a Basic challenge unless ``credentials`` are sent."""
+def offered_password(authorization: str, username: str) -> str | None:
+    """The password an ``Authorization`` header offers for ``username``, or None when it
+    offers none or is for another user."""
+    try:
+        offered = BasicAuth.decode(authorization, encoding="utf-8")
+    except ValueError:
+        return None
+    return offered.password if offered.login == username else None
 
-    @web.middleware
-    async def require_credentials(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not credentials.accepts(request.headers.get(hdrs.AUTHORIZATION, "")):
-            raise web.HTTPUnauthorized(
-                reason="Sign in to see the captured mail",
-                headers={hdrs.WWW_AUTHENTICATE: CHALLENGE},
-            )
-        return await handler(request)
 
-    return require_credentials
+def challenge(reason: str) -> web.HTTPUnauthorized:
+    """The 401 asking for HTTP Basic credentials, ``reason`` saying which."""
+    return web.HTTPUnauthorized(reason=reason, headers={hdrs.WWW_AUTHENTICATE: CHALLENGE})

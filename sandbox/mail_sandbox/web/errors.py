@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mail_sandbox.store.contract import StoreError
+from mail_sandbox.web.routing import unscoped_path
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,9 @@ class ApiError(Exception):
 
 
 def is_api(request: web.Request) -> bool:
-    """Whether the request is for the JSON API (and so gets JSON errors)."""
-    return request.path == "/api" or request.path.startswith("/api/")
+    """Whether the request is for the JSON API (and so gets JSON errors), in any mailbox."""
+    path = unscoped_path(request.path)
+    return path == "/api" or path.startswith("/api/")
 
 
 def json_error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -1,6 +1,7 @@
 """Fan-out of "new messages arrived" from the store's thread to waiting handlers.
 
-Both the live inbox (server-sent events) and ``GET /api/v1/wait`` subscribe here; neither polls.
+Both the live inbox (server-sent events) and ``GET /api/v1/wait`` subscribe here, each to one
+mailbox, so neither polls and neither hears of another mailbox's mail.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
-from mail_sandbox.store.contract import NewMessagesListener
+from mail_sandbox.store.contract import MailboxListener
 
 # A subscriber that falls far behind only needs to know that something arrived, not every ID.
 MAX_PENDING_IDS = 1000
@@ -45,44 +46,48 @@ class Subscription:
 
 
 class NewMessageHub:
-    """Broadcasts new message IDs to every current subscriber on one event loop."""
+    """Broadcasts new message IDs to the current subscribers of their mailbox, on one loop."""
 
     def __init__(self) -> None:
-        self._subscriptions: set[Subscription] = set()
+        self._subscriptions: dict[str, set[Subscription]] = {}
         self._closed = False
 
     @contextlib.contextmanager
-    def subscribe(self) -> Iterator[Subscription]:
-        """A subscription that receives every ID published while the block runs."""
+    def subscribe(self, mailbox: str) -> Iterator[Subscription]:
+        """A subscription to every ID stored in ``mailbox`` while the block runs."""
         subscription = Subscription()
         if self._closed:
             subscription.close()
-        self._subscriptions.add(subscription)
+        subscribers = self._subscriptions.setdefault(mailbox, set())
+        subscribers.add(subscription)
         try:
             yield subscription
         finally:
-            self._subscriptions.discard(subscription)
+            subscribers.discard(subscription)
+            if not subscribers and self._subscriptions.get(mailbox) is subscribers:
+                del self._subscriptions[mailbox]
 
-    def publish(self, ids: list[str]) -> None:
-        """Hand new IDs to every subscriber (event-loop thread only)."""
-        for subscription in tuple(self._subscriptions):
+    def publish(self, mailbox: str, ids: list[str]) -> None:
+        """Hand IDs new in ``mailbox`` to its subscribers (event-loop thread only)."""
+        for subscription in tuple(self._subscriptions.get(mailbox, ())):
             subscription.push(ids)
 
     def close(self) -> None:
         """End every subscription, so long-lived requests return and shutdown is quick."""
         self._closed = True
-        for subscription in tuple(self._subscriptions):
-            subscription.close()
+        for subscribers in tuple(self._subscriptions.values()):
+            for subscription in tuple(subscribers):
+                subscription.close()
 
-    def listener_for(self, loop: asyncio.AbstractEventLoop) -> NewMessagesListener:
+    def listener_for(self, loop: asyncio.AbstractEventLoop) -> MailboxListener:
         """A store listener that forwards IDs from the store's thread into ``loop``."""
 
-        def forward(ids: list[str]) -> None:
+        def forward(mailbox: str, ids: list[str]) -> None:
             if self._closed:
                 return
             # The store can outlive this app and its loop; a closed loop just means nobody
             # is listening any more.
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self.publish, list(ids))
+                loop.call_soon_threadsafe(self.publish, mailbox, list(ids))
 
         return forward

@@ -10,11 +10,13 @@ from aiohttp_sse import EventSourceResponse, sse_response
 
 from mail_sandbox.web.events import Subscription
 from mail_sandbox.web.keys import HUB
+from mail_sandbox.web.routing import RouteTable
+from mail_sandbox.web.scope import mailbox_of, served_name
 
 PING_SECONDS = 15.0
 
 
-def add_routes(router: web.UrlDispatcher) -> None:
+def add_routes(router: RouteTable) -> None:
     """Register the event stream."""
     router.add_get("/api/events", events)
 
@@ -22,11 +24,14 @@ def add_routes(router: web.UrlDispatcher) -> None:
 async def events(request: web.Request) -> web.StreamResponse:
     """Stream ``event: new`` with ``{"IDs": [...]}`` for every batch of stored messages.
 
-    The subscription starts before the response is sent, so a page that re-reads the list
-    when the stream opens misses nothing. The stream ends when the client goes away (its
+    Only the mailbox of the path is heard (``default`` at ``/api/events``). The subscription
+    starts before the response is sent, so a page that re-reads the list when the stream opens
+    misses nothing. The stream ends when the client goes away (its
     pings fail) or the server shuts down.
     """
-    with request.app[HUB].subscribe() as subscription:
+    # Resolved first: an unknown mailbox is a 404, not an empty stream.
+    await mailbox_of(request)
+    with request.app[HUB].subscribe(served_name(request)) as subscription:
         async with sse_response(request, ping_interval=PING_SECONDS) as stream:
             disconnected = asyncio.ensure_future(stream.wait())
             try:

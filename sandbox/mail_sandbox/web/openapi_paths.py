@@ -28,9 +28,11 @@ def _error(description: str) -> dict[str, Any]:
 
 _ERRORS = {
     400: _error("The request was malformed; Error says how"),
+    401: _error("The mailbox has a password, and the request did not give it"),
     403: _error("Refused: a cross-site browser request"),
-    404: _error("No such message, part or tag"),
+    404: _error("No such message, part, tag or mailbox"),
     408: _error("Nothing matching arrived within the timeout"),
+    409: _error("A mailbox of that name exists already"),
     413: _error("The request body is larger than allowed"),
     503: _error("The mail store is unavailable, or the server is shutting down"),
 }
@@ -84,6 +86,7 @@ def _path(name: str, description: str, example: str) -> dict[str, Any]:
     }
 
 
+_MAILBOX = _path("Mailbox", "The mailbox's name", "ci-4711")
 _ID = _path("ID", 'Message database ID, or "latest" for the newest message', "latest")
 _TAG = _path("Tag", "The tag's name", "orders")
 _START = _query("start", {"type": "integer", "minimum": 0, "default": 0}, "Offset into the list")
@@ -293,6 +296,41 @@ PATHS: dict[str, dict[str, Any]] = {
             "The features a UI or client may offer",
             _json("Web UI configuration", ref("WebUIConfiguration")),
             tag="application",
+        ),
+    },
+    "/api/v1/mailboxes": {
+        "get": _operation(
+            "ListMailboxes",
+            "Every mailbox, default first (those with a password only for --ui-auth's user)",
+            _json("The mailboxes", ref("MailboxList")),
+            tag="mailboxes",
+        ),
+        "post": _operation(
+            "CreateMailbox",
+            "Create an empty mailbox, served under /m/{Name}/",
+            _json("The new mailbox", ref("Mailbox")),
+            errors=(*_CHANGE, 409),
+            body="CreateMailboxRequest",
+            body_required=True,
+            tag="mailboxes",
+        ),
+    },
+    "/api/v1/mailboxes/{Mailbox}": {
+        "get": _operation(
+            "GetMailbox",
+            "One mailbox (one with a password needs it: HTTP Basic, user = its name)",
+            _json("The mailbox", ref("Mailbox")),
+            errors=(401, 404),
+            parameters=(_MAILBOX,),
+            tag="mailboxes",
+        ),
+        "delete": _operation(
+            "DeleteMailbox",
+            "Delete a mailbox and its mail (default cannot be deleted)",
+            _OK_TEXT,
+            errors=(400, 401, 403, 404),
+            parameters=(_MAILBOX,),
+            tag="mailboxes",
         ),
     },
     "/api/v1/swagger.json": {

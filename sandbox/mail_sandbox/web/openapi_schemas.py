@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from mail_sandbox.chaos import DEFAULT_ERROR_CODES, TRIGGERS
+from mail_sandbox.mailboxes import MAX_NAME_LENGTH
+from mail_sandbox.web.api_mailboxes import MAX_PASSWORD_LENGTH, MAX_TTL_SECONDS
 
 Schema = dict[str, Any]
 
@@ -257,4 +259,52 @@ SCHEMAS: dict[str, Schema] = {
         description="Stored as if it came over SMTP; never relayed",
     ),
     "SendResponse": response_object({"ID": _described(STRING, "Database ID")}),
+    "Mailbox": response_object(
+        {
+            "Name": STRING,
+            "Messages": COUNT,
+            "Unread": COUNT,
+            "Created": _TIMESTAMP,
+            "Expires": {
+                **_TIMESTAMP,
+                "nullable": True,
+                "description": "When it is deleted unless used before; null without a TTL",
+            },
+            "TTL": {
+                "type": "integer",
+                "minimum": 1,
+                "nullable": True,
+                "description": "Seconds of disuse before it is deleted; null: kept",
+            },
+            "HasPassword": BOOLEAN,
+        },
+        description="A named, isolated set of messages, served under /m/{Name}/",
+    ),
+    "MailboxList": response_object(
+        {"Mailboxes": {"type": "array", "items": ref("Mailbox")}},
+        description="default first; mailboxes with a password only for the --ui-auth user",
+    ),
+    "CreateMailboxRequest": request_object(
+        {
+            "Name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_NAME_LENGTH,
+                "description": "Letters, digits, '-', '_' and '.'; not '.' or '..'",
+            },
+            "Password": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_PASSWORD_LENGTH,
+                "description": "HTTP Basic (user: the mailbox's name) opens it; none: open",
+            },
+            "TTL": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_TTL_SECONDS,
+                "description": "Delete it after this many seconds of disuse; none: kept",
+            },
+        },
+        required=("Name",),
+    ),
 }

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mail_sandbox.mime import MessageView, PartInfo
-from mail_sandbox.store.contract import Address, Page, Summary
+from mail_sandbox.store.contract import Address, MailboxInfo, Page, Summary
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # RFC 7230 token characters: the only names Go's CanonicalMIMEHeaderKey changes.
@@ -107,6 +107,19 @@ def message_json(summary: Summary, view: MessageView) -> dict[str, Any]:
         "Size": summary.size,
         "Inline": [part_json(part) for part in view.inline],
         "Attachments": [part_json(part) for part in view.attachments],
+    }
+
+
+def mailbox_json(info: MailboxInfo) -> dict[str, Any]:
+    """One mailbox, as ``/api/v1/mailboxes`` lists it."""
+    return {
+        "Name": info.name,
+        "Messages": info.messages,
+        "Unread": info.unread,
+        "Created": rfc3339(info.created),
+        "Expires": None if info.expires is None else rfc3339(info.expires),
+        "TTL": info.ttl,
+        "HasPassword": info.has_password,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 from pathlib import Path
 
@@ -10,9 +11,18 @@ import jinja2
 from aiohttp import web
 
 from mail_sandbox.store.contract import Address
+from mail_sandbox.web.scope import base_path
 from mail_sandbox.web.serialize import rfc3339
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+# aiohttp_jinja2 keeps a request's template context under a string key, which aiohttp warns
+# about once per process; the key is the library's to choose, not ours.
+warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_jinja2")
+
+#: Fills in what every template may use (``base_path``); placed before every other middleware,
+#: so that the error pages they render get it too.
+template_context = aiohttp_jinja2.context_processors_middleware
 
 
 def setup_templates(app: web.Application) -> None:
@@ -32,6 +42,12 @@ def setup_templates(app: web.Application) -> None:
             "when": when,
         },
     )
+    app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = (_links,)
+
+
+async def _links(request: web.Request) -> dict[str, str]:
+    # Links a page renders start with base_path, so a page of /m/NAME/ stays in that mailbox.
+    return {"base_path": base_path(request)}
 
 
 def human_size(size: int) -> str:

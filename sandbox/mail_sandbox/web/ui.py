@@ -1,9 +1,15 @@
-"""The inbox's HTML pages: the list, one message, and the email's HTML for the iframe."""
+"""The inbox's HTML pages: the list, one message, and the email's HTML for the iframe.
+
+Each page serves the mailbox of its path (``scope.mailbox_of``), and every URL it builds starts
+with that path's ``base_path``, so a page under ``/m/NAME/`` never shows or links to another
+mailbox's mail.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -13,9 +19,11 @@ from aiohttp import web
 from mail_sandbox.store.contract import MessageStore, Page, SearchError
 from mail_sandbox.web.errors import ApiError
 from mail_sandbox.web.frame import email_document
-from mail_sandbox.web.keys import STORE
 from mail_sandbox.web.messages import LATEST, LoadedMessage, load_message, resolve_id
+from mail_sandbox.web.routing import RouteTable
+from mail_sandbox.web.scope import base_path, mailbox_of
 from mail_sandbox.web.security import EMAIL_CSP
+from mail_sandbox.web.ui_mailboxes import switcher
 
 PAGE_SIZE = 50
 # The Raw tab shows this much; the full message is one click away as a download.
@@ -23,7 +31,7 @@ RAW_DISPLAY_LIMIT = 1024 * 1024
 TABS = (("html", "HTML"), ("text", "Text"), ("headers", "Headers"), ("raw", "Raw"))
 
 
-def add_routes(router: web.UrlDispatcher) -> None:
+def add_routes(router: RouteTable) -> None:
     """Register the inbox pages and their form actions."""
     router.add_get("/", inbox, name="inbox")
     router.add_get("/fragments/inbox", inbox_fragment)
@@ -40,26 +48,30 @@ async def inbox(request: web.Request) -> web.Response:
 
 
 async def inbox_fragment(request: web.Request) -> web.Response:
-    """The list alone, which the page's script swaps in when mail arrives."""
+    """The list and the mailbox switcher, which the page's script swaps in when mail arrives."""
     context = await _inbox_context(request)
-    return aiohttp_jinja2.render_template("_inbox.html", request, context, status=context["status"])
+    return aiohttp_jinja2.render_template(
+        "_inbox_fragment.html", request, context, status=context["status"]
+    )
 
 
 async def delete_all(request: web.Request) -> web.Response:
     """The "Delete all" button."""
-    await asyncio.to_thread(request.app[STORE].delete, None)
-    raise web.HTTPSeeOther("/")
+    store = await mailbox_of(request)
+    await asyncio.to_thread(store.delete, None)
+    raise web.HTTPSeeOther(base_path(request) + "/")
 
 
 async def message_page(request: web.Request) -> web.Response:
     """``/message/{ID}``: headers, the four views, attachments; opening it marks it read."""
-    store = request.app[STORE]
+    store = await mailbox_of(request)
+    base = base_path(request)
     message_id = request.match_info["id"]
     if message_id == LATEST:
         resolved = await asyncio.to_thread(resolve_id, store, message_id)
         if resolved is None:
             raise web.HTTPNotFound(reason="The inbox is empty")
-        raise web.HTTPFound(f"/message/{quote(resolved, safe='')}")
+        raise web.HTTPFound(f"{base}/message/{quote(resolved, safe='')}")
     loaded = await asyncio.to_thread(load_message, store, message_id, mark_read=True)
     if loaded is None:
         raise web.HTTPNotFound(reason="Message not found")
@@ -79,21 +91,24 @@ async def message_page(request: web.Request) -> web.Response:
         "tab": tab,
         "raw_text": raw_text,
         "raw_truncated": len(loaded.raw) > RAW_DISPLAY_LIMIT,
-        "tag_url": tag_filter_url,
+        "tag_url": partial(tag_filter_url, base=base),
+        "switcher": await switcher(request),
     }
     return aiohttp_jinja2.render_template("message.html", request, context)
 
 
 async def message_html(request: web.Request) -> web.Response:
     """The email's HTML as its own document, for the sandboxed iframe on the message page."""
-    store = request.app[STORE]
+    store = await mailbox_of(request)
     loaded = await asyncio.to_thread(load_message, store, request.match_info["id"], mark_read=False)
     if loaded is None:
         raise web.HTTPNotFound(reason="Message not found")
     if not loaded.view.html:
         raise web.HTTPNotFound(reason="This message has no HTML part")
     document = email_document(
-        loaded.view.html, [*loaded.view.inline, *loaded.view.attachments], _part_url(loaded)
+        loaded.view.html,
+        [*loaded.view.inline, *loaded.view.attachments],
+        _part_url(base_path(request), loaded),
     )
     return web.Response(
         text=document,
@@ -105,18 +120,20 @@ async def message_html(request: web.Request) -> web.Response:
 
 async def delete_message(request: web.Request) -> web.Response:
     """The message page's "Delete" button."""
-    await asyncio.to_thread(request.app[STORE].delete, [request.match_info["id"]])
-    raise web.HTTPSeeOther("/")
+    store = await mailbox_of(request)
+    await asyncio.to_thread(store.delete, [request.match_info["id"]])
+    raise web.HTTPSeeOther(base_path(request) + "/")
 
 
-def tag_filter_url(tag: str) -> str:
-    """The inbox filtered to one tag: ``/?q=tag:NAME``, quoted when the name holds a space."""
+def tag_filter_url(tag: str, *, base: str = "") -> str:
+    """The inbox at ``base`` filtered to one tag: ``BASE/?q=tag:NAME``, quoted when the name
+    holds a space."""
     term = f'tag:"{tag}"' if " " in tag else f"tag:{tag}"
-    return "/?" + urlencode({"q": term})
+    return f"{base}/?" + urlencode({"q": term})
 
 
-def _part_url(loaded: LoadedMessage) -> Callable[[str], str]:
-    prefix = f"/api/v1/message/{quote(loaded.summary.id, safe='')}/part/"
+def _part_url(base: str, loaded: LoadedMessage) -> Callable[[str], str]:
+    prefix = f"{base}/api/v1/message/{quote(loaded.summary.id, safe='')}/part/"
     return lambda part_id: prefix + quote(part_id, safe=".")
 
 
@@ -124,7 +141,8 @@ async def _inbox_context(request: web.Request) -> dict[str, Any]:
     query = request.query.get("q", "").strip()
     page_number = _page_number(request.query.get("page", ""))
     start = (page_number - 1) * PAGE_SIZE
-    store = request.app[STORE]
+    store = await mailbox_of(request)
+    base = base_path(request)
     page, error = await asyncio.to_thread(_read_page, store, query, start)
     pages = max(1, -(-page.matched // PAGE_SIZE))
     link_query = {"q": query} if query else {}
@@ -140,11 +158,13 @@ async def _inbox_context(request: web.Request) -> dict[str, Any]:
         "last": start + len(page.messages),
         "page_number": page_number,
         "pages": pages,
-        "newer_url": _list_url(link_query, page_number - 1) if page_number > 1 else None,
-        "older_url": _list_url(link_query, page_number + 1) if page_number < pages else None,
-        "fragment_url": "/fragments/inbox?" + urlencode({**link_query, "page": page_number}),
+        "newer_url": _list_url(base, link_query, page_number - 1) if page_number > 1 else None,
+        "older_url": _list_url(base, link_query, page_number + 1) if page_number < pages else None,
+        "fragment_url": f"{base}/fragments/inbox?" + urlencode({**link_query, "page": page_number}),
+        "events_url": f"{base}/api/events",
         "title": f"Inbox ({page.unread} unread) · Mail Sandbox",
-        "tag_url": tag_filter_url,
+        "tag_url": partial(tag_filter_url, base=base),
+        "switcher": await switcher(request),
     }
 
 
@@ -168,8 +188,8 @@ def _read_page(store: MessageStore, query: str, start: int) -> tuple[Page, str]:
         return empty, f"Search not understood: {exc}"
 
 
-def _list_url(query: dict[str, str], page_number: int) -> str:
+def _list_url(base: str, query: dict[str, str], page_number: int) -> str:
     parameters = dict(query)
     if page_number > 1:
         parameters["page"] = str(page_number)
-    return "/?" + urlencode(parameters) if parameters else "/"
+    return f"{base}/?" + urlencode(parameters) if parameters else f"{base}/"

@@ -14,14 +14,15 @@ from aiohttp import web
 from mail_sandbox.web.anchors import open_links_in_new_tab
 from mail_sandbox.web.errors import ApiError
 from mail_sandbox.web.frame import email_document, link_embedded_images
-from mail_sandbox.web.keys import STORE
 from mail_sandbox.web.messages import LoadedMessage, load_message
+from mail_sandbox.web.routing import RouteTable
+from mail_sandbox.web.scope import base_path, mailbox_of
 from mail_sandbox.web.security import EMAIL_CSP
 
 NO_HTML_PART = "This message does not contain a HTML part"
 
 
-def add_routes(router: web.UrlDispatcher) -> None:
+def add_routes(router: RouteTable) -> None:
     """Register the two views."""
     # The ID never holds "/" and, lazily matched, never swallows the extension.
     router.add_get(r"/view/{id:[^{}/]+?}.html", html_view)
@@ -34,7 +35,8 @@ async def html_view(request: web.Request) -> web.Response:
     if not loaded.view.html:
         raise ApiError(404, NO_HTML_PART)
     parts = [*loaded.view.inline, *loaded.view.attachments]
-    prefix = f"/api/v1/message/{quote(loaded.summary.id, safe='')}/part/"
+    # Under /m/NAME/ the parts are fetched from that mailbox, where this message is.
+    prefix = f"{base_path(request)}/api/v1/message/{quote(loaded.summary.id, safe='')}/part/"
 
     def part_url(part_id: str) -> str:
         return prefix + quote(part_id, safe=".")
@@ -58,7 +60,7 @@ async def text_view(request: web.Request) -> web.Response:
 
 
 async def _load(request: web.Request) -> LoadedMessage:
-    store = request.app[STORE]
+    store = await mailbox_of(request)
     loaded = await asyncio.to_thread(load_message, store, request.match_info["id"], mark_read=False)
     if loaded is None:
         raise ApiError(404, "Message not found")

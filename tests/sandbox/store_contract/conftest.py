@@ -1,22 +1,37 @@
-"""Every test here runs once per kind of store, built the way the server builds it.
+"""Every test here runs once per kind of store, built the way the server builds it, and once
+more in a named mailbox of it.
 
 A new backend is one more ``Backend`` in ``BACKENDS``: its opener gets a private directory
-for the test (a place it may use or ignore) and ``max_messages``. Tests that need the mail to
-outlive the store object ask for ``persistent`` instead of ``new_store``: they run only for
-backends that keep their mail somewhere a second store can open, and are not skipped elsewhere
-but never generated.
+for the test (a place it may use or ignore) and ``max_messages``. Each backend runs twice: on
+the store as opened (its default mailbox), and on a mailbox made in it beside a neighbour
+mailbox, which every test must leave exactly as it was. For the search sample the neighbour
+holds many messages, so that the sample's small mailbox is a small part of the store, which a
+store may search in another way than the whole of it.
+
+Tests that need the mail to outlive the store object ask for ``persistent`` instead of
+``new_store``: they run only for backends that keep their mail somewhere a second store can
+open, and are not skipped elsewhere but never generated.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from contract_mail import add, add_many, message
 from search_sample import Sample, fill
 
-from mail_sandbox.store import MessageStore, open_store
+from mail_sandbox.store import MessageStore, StoreError, open_store
+
+#: The mailbox the "in a mailbox" runs test, and its neighbour, whose last message is read and
+#: tagged and the others neither (a store keeping fewer keeps the newest).
+MAILBOX = "ci-4711"
+NEIGHBOUR = "neighbour"
+#: Messages of the search sample's neighbour: ten times the sample's.
+CROWDED_NEIGHBOUR = 30
 
 
 @dataclass(frozen=True)
@@ -24,67 +39,133 @@ class Backend:
     """How to open one kind of store, and whether its mail outlives the store object."""
 
     name: str
-    opener: Callable[[Path, int], MessageStore]
+    opener: Callable[[Path, int, Callable[[], float]], MessageStore]
     persists: bool
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A backend, and the mailbox of it that a test gets (None: the store as opened)."""
+
+    backend: Backend
+    mailbox: str | None
+
+    @property
+    def name(self) -> str:
+        return self.backend.name + ("" if self.mailbox is None else "-mailbox")
 
 
 BACKENDS = [
     Backend(
         "sqlite-file",
-        lambda place, max_messages: open_store(str(place / "mail.db"), max_messages=max_messages),
+        lambda place, max_messages, clock: open_store(
+            str(place / "mail.db"), max_messages=max_messages, clock=clock
+        ),
         persists=True,
     ),
     Backend(
         "throwaway",
-        lambda place, max_messages: open_store(":memory:", max_messages=max_messages),
+        lambda place, max_messages, clock: open_store(
+            ":memory:", max_messages=max_messages, clock=clock
+        ),
         persists=False,
     ),
 ]
+
+
+OPENINGS = [Opening(backend, mailbox) for backend in BACKENDS for mailbox in (None, MAILBOX)]
 
 
 @dataclass
 class Stores:
     """Opens stores of one backend at one place, and closes whatever is still open at the end.
 
-    For a backend that persists, every store opened here is a view of the same mailbox.
+    For a backend that persists, every store opened here is a view of the same mailbox. In a
+    mailbox opening, each call gives that mailbox of a newly opened store; at the end the
+    neighbour mailbox must be as it was made.
     """
 
-    backend: Backend
+    opening: Opening
     place: Path
-    opened: list[MessageStore] = field(default_factory=list)
+    neighbour_messages: int = 1
+    opened: list[tuple[MessageStore, MessageStore]] = field(default_factory=list)
+    # Each store that made a neighbour, the IDs of its messages, and the store's max_messages.
+    neighbours: list[tuple[MessageStore, list[str], int]] = field(default_factory=list)
 
-    def __call__(self, max_messages: int = 0) -> MessageStore:
-        store = self.backend.opener(self.place, max_messages)
-        self.opened.append(store)
+    def __call__(
+        self, max_messages: int = 0, clock: Callable[[], float] = time.time
+    ) -> MessageStore:
+        root = self.opening.backend.opener(self.place, max_messages, clock)
+        store = root if self.opening.mailbox is None else self._mailbox_of(root, max_messages)
+        self.opened.append((root, store))
         return store
 
     def reopen(self, store: MessageStore, max_messages: int = 0) -> MessageStore:
         """Close ``store`` and open its mailbox again."""
-        assert self.backend.persists, f"{self.backend.name} keeps nothing to reopen"
+        backend = self.opening.backend
+        assert backend.persists, f"{backend.name} keeps nothing to reopen"
+        for root, opened in self.opened:
+            if opened is store:
+                root.close()
         store.close()
         return self(max_messages)
 
     def close_all(self) -> None:
-        for store in self.opened:
-            store.close()
+        try:
+            self._check_neighbours()
+        finally:
+            for root, store in self.opened:
+                store.close()
+                root.close()
+
+    def _mailbox_of(self, root: MessageStore, max_messages: int) -> MessageStore:
+        names = {info.name for info in root.mailboxes()}
+        if NEIGHBOUR not in names:
+            box = root.mailbox(root.create_mailbox(NEIGHBOUR).name)
+            count = self.neighbour_messages - 1
+            others = add_many(box, [f"another of the neighbour's {n}" for n in range(count)])
+            last = add(box, message("the neighbour's", tags="theirs"))
+            box.set_read([last], True)
+            self.neighbours.append((root, [*others, last], max_messages))
+        if MAILBOX not in names:
+            root.create_mailbox(MAILBOX)
+        return root.mailbox(MAILBOX)
+
+    def _check_neighbours(self) -> None:
+        """Whatever the test did in its mailbox, the neighbour's mail is untouched."""
+        for root, ids, max_messages in self.neighbours:
+            try:
+                box = root.mailbox(NEIGHBOUR)
+            except StoreError:
+                if not self.opening.backend.persists:
+                    continue  # the test closed the only store that had it
+                root = self.opening.backend.opener(self.place, 0, time.time)
+                self.opened.append((root, root))
+                box = root.mailbox(NEIGHBOUR)
+            kept = ids[-max_messages:] if max_messages else ids
+            page = box.list(limit=100)
+            assert [s.id for s in page.messages] == kept[::-1]
+            assert (page.total, page.unread) == (len(kept), len(kept) - 1)
+            assert box.all_tags() == ["theirs"]
+            assert box.summary(ids[-1]).tags == ["theirs"]
 
 
-@pytest.fixture(scope="session", params=BACKENDS, ids=lambda backend: backend.name)
-def backend(request: pytest.FixtureRequest) -> Backend:
+@pytest.fixture(scope="session", params=OPENINGS, ids=lambda opening: opening.name)
+def backend(request: pytest.FixtureRequest) -> Opening:
     return request.param
 
 
 @pytest.fixture(
     scope="session",
-    params=[backend for backend in BACKENDS if backend.persists],
-    ids=lambda backend: backend.name,
+    params=[opening for opening in OPENINGS if opening.backend.persists],
+    ids=lambda opening: opening.name,
 )
-def persistent_backend(request: pytest.FixtureRequest) -> Backend:
+def persistent_backend(request: pytest.FixtureRequest) -> Opening:
     return request.param
 
 
 @pytest.fixture
-def new_store(backend: Backend, tmp_path: Path) -> Iterator[Stores]:
+def new_store(backend: Opening, tmp_path: Path) -> Iterator[Stores]:
     """Call it (``new_store(max_messages=3)``) for a fresh store; each is closed after the test."""
     stores = Stores(backend, tmp_path)
     yield stores
@@ -98,7 +179,7 @@ def store(new_store: Stores) -> MessageStore:
 
 
 @pytest.fixture
-def persistent(persistent_backend: Backend, tmp_path: Path) -> Iterator[Stores]:
+def persistent(persistent_backend: Opening, tmp_path: Path) -> Iterator[Stores]:
     """Like ``new_store``, for backends whose mail outlives the store: every call opens the
     same mailbox, and ``reopen(store)`` closes one and opens the mailbox again."""
     stores = Stores(persistent_backend, tmp_path)
@@ -107,9 +188,9 @@ def persistent(persistent_backend: Backend, tmp_path: Path) -> Iterator[Stores]:
 
 
 @pytest.fixture(scope="module")
-def sample(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sample]:
+def sample(backend: Opening, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sample]:
     """Three known messages (see ``search_sample``), shared by a module's read-only tests."""
-    stores = Stores(backend, tmp_path_factory.mktemp("sample"))
+    stores = Stores(backend, tmp_path_factory.mktemp("sample"), CROWDED_NEIGHBOUR)
     try:
         yield fill(stores())
     finally:

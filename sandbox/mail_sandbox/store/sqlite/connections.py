@@ -11,6 +11,7 @@ import weakref
 from mail_sandbox.store.contract import StoreError
 from mail_sandbox.store.sqlite.files import StoreFiles
 from mail_sandbox.store.sqlite.schema import migrate, newest_id, prepare_incoming, refuse_unusable
+from mail_sandbox.store.sqlite.values import fold
 from mail_sandbox.store.sqlite.writer import BURST_BYTES
 
 _WAL_RETRY_SECONDS = 0.005
@@ -32,8 +33,10 @@ def set_synchronous(
     conn.execute(f"PRAGMA {schema}.synchronous = {level if durable else 'OFF'}")
 
 
-def open_writer(files: StoreFiles, busy_timeout_ms: int) -> sqlite3.Connection:
+def open_writer(files: StoreFiles, busy_timeout_ms: int, now_ms: int) -> sqlite3.Connection:
     """The writer's connection: the incoming file, with the mailbox file attached as ``mailbox``.
+
+    ``now_ms`` is when a new store's default mailbox counts as created.
 
     Opened first of all, so that a bad path fails the store's constructor. The incoming file
     is the main database, so that new messages, written there alone, take only its write lock
@@ -49,7 +52,7 @@ def open_writer(files: StoreFiles, busy_timeout_ms: int) -> sqlite3.Connection:
         conn = connect(files.path, busy_timeout_ms)
         refuse_unusable(conn)
         _use_wal(conn, files.path, busy_timeout_ms)
-        migrate(conn)
+        migrate(conn, now_ms)
         newest = newest_id(conn)
         conn.close()
         conn = connect(files.incoming_path, busy_timeout_ms)
@@ -114,6 +117,7 @@ class Readers:
             conn = connect(self._files.path, self._busy_timeout_ms)
             conn.execute("ATTACH DATABASE ? AS incoming", (self._files.incoming_path,))
             conn.execute("PRAGMA query_only = 1")
+            conn.create_function("fold", 1, fold, deterministic=True)
             reader = _Reader(conn)
             self._local.reader = reader
             with self._lock:

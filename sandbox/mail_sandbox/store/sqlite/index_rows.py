@@ -16,8 +16,8 @@ from mail_sandbox.tags import unique_tags
 
 _INSERT_MESSAGE = (
     "INSERT INTO messages (id, uid, created, read, message_id, sender, to_, cc, bcc, reply_to, "
-    "return_path, subject, date, size, attachments, inline, snippet) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "return_path, subject, date, size, attachments, inline, snippet, mailbox) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_SEARCH = (
     "INSERT INTO search (rowid, subject, from_, to_, cc, bcc, reply_to, message_id, tags, body) "
@@ -35,6 +35,7 @@ class IncomingRow:
     envelope_from: str
     envelope_to: list[str]
     data: bytes
+    mailbox: str
 
     def job(self) -> ParseJob:
         """What a parser is given for it."""
@@ -64,15 +65,18 @@ def insert(
         "INSERT INTO raw (id, data) VALUES (?, ?)", [(s.id, s.data) for s, _facts in fresh]
     )
     conn.executemany(_INSERT_MESSAGE, [_message_row(s, f, flags[s.id]) for s, f in fresh])
-    # A header's tag already in use (in any case) takes the spelling in use; one new in this
-    # chunk in several cases takes the first.
-    new = unique_tags(tag for _incoming, facts in fresh for tag in facts.tags)
-    in_use = dict(zip((t.lower() for t in new), spelled_as_in_use(conn, new), strict=True))
-    for _incoming, facts in fresh:
-        facts.tags = [in_use.get(tag.lower(), tag) for tag in facts.tags]
+    # A header's tag already in use in its mailbox (in any case) takes the spelling in use; one
+    # new in this chunk in several cases takes the first.
+    for mailbox in dict.fromkeys(incoming.mailbox for incoming, _facts in fresh):
+        mine = [facts for incoming, facts in fresh if incoming.mailbox == mailbox]
+        new = unique_tags(tag for facts in mine for tag in facts.tags)
+        spelled = spelled_as_in_use(conn, new, mailbox)
+        in_use = dict(zip((t.lower() for t in new), spelled, strict=True))
+        for facts in mine:
+            facts.tags = [in_use.get(tag.lower(), tag) for tag in facts.tags]
     conn.executemany(
-        "INSERT OR IGNORE INTO tags (message, name) VALUES (?, ?)",
-        [(s.id, tag) for s, facts in fresh for tag in facts.tags],
+        "INSERT OR IGNORE INTO tags (message, name, mailbox) VALUES (?, ?, ?)",
+        [(s.id, tag, s.mailbox) for s, facts in fresh for tag in facts.tags],
     )
     rows = []
     for incoming, facts in fresh:
@@ -101,6 +105,7 @@ def _message_row(incoming: IncomingRow, facts: ParsedMessage, read: int) -> tupl
         facts.attachments,
         facts.inline,
         facts.snippet,
+        incoming.mailbox,
     )
 
 
@@ -129,3 +134,13 @@ def _address_text(addresses: list[Address]) -> str:
     return ", ".join(
         f"{a.name} <{a.address}>" if a.name else a.address for a in addresses if a.name or a.address
     )
+
+
+def delete_rows(conn: sqlite3.Connection, rowids: list[int]) -> None:
+    """Remove every row of these indexed messages from the mailbox file (on ``conn``)."""
+    for chunk in chunks(rowids):
+        ids = marks(chunk)
+        conn.execute(f"DELETE FROM messages WHERE id IN ({ids})", chunk)  # noqa: S608
+        conn.execute(f"DELETE FROM raw WHERE id IN ({ids})", chunk)  # noqa: S608
+        conn.execute(f"DELETE FROM tags WHERE message IN ({ids})", chunk)  # noqa: S608
+        conn.execute(f"DELETE FROM search WHERE rowid IN ({ids})", chunk)  # noqa: S608

@@ -16,12 +16,12 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mail_sandbox.store.parse import ParsedMessage
 from mail_sandbox.store.sqlite.connections import connect, set_synchronous
 from mail_sandbox.store.sqlite.errors import rollback
-from mail_sandbox.store.sqlite.index_rows import IncomingRow, insert, select_in
+from mail_sandbox.store.sqlite.index_rows import IncomingRow, delete_rows, insert, select_in
 from mail_sandbox.store.sqlite.parse_jobs import Parser, bare_summary, parse_all
 from mail_sandbox.store.sqlite.schema import bump_generation
 from mail_sandbox.store.sqlite.values import chunks, marks
@@ -53,13 +53,15 @@ class IndexerSettings:
 class Progress:
     """Every message with an id up to ``upto`` is indexed (or was removed before it could be).
 
-    ``ids`` are the IDs that became searchable in this step, oldest first; ``pruned`` counts
-    indexed messages removed to keep the mailbox at ``max_messages``.
+    ``ids`` are the IDs that became searchable in this step, oldest first, and ``mailboxes``
+    the mailbox of each; ``pruned`` counts, by mailbox, indexed messages removed to keep each
+    mailbox at ``max_messages``.
     """
 
     upto: int
-    ids: list[str]
-    pruned: int = 0
+    ids: list[str] = field(default_factory=list)
+    mailboxes: list[str] = field(default_factory=list)
+    pruned: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -149,12 +151,12 @@ class MailIndex:
         finally:
             conn.execute("COMMIT")
         if oldest is not None:
-            return Progress(oldest - 1, [])
-        return Progress(int(sequence[0]) if sequence else 0, [])
+            return Progress(oldest - 1)
+        return Progress(int(sequence[0]) if sequence else 0)
 
     def _write(self, chunk: _Chunk, parsed: list[ParsedMessage]) -> Progress:
         if not chunk.messages:
-            return Progress(chunk.done_upto, [])
+            return Progress(chunk.done_upto)
         messages = chunk.messages
         ids = [s.id for s in messages]
         conn = self.mailbox
@@ -164,13 +166,17 @@ class MailIndex:
             # this transaction now holds: what the incoming file says now stays true until COMMIT.
             flags = dict(select_in(self.incoming, "SELECT id, read FROM pending", "id", ids))
             moved = {row[0] for row in select_in(conn, "SELECT id FROM raw", "id", ids)}
+            # A message for a mailbox deleted after it was acknowledged went with its mailbox.
+            boxes = {row[0] for row in conn.execute("SELECT name FROM mailboxes")}
             fresh = [
                 (s, facts)
                 for s, facts in zip(messages, parsed, strict=True)
-                if s.id in flags and s.id not in moved
+                if s.id in flags and s.id not in moved and s.mailbox in boxes
             ]
             insert(conn, fresh, flags)
-            pruned, oldest_kept = self._prune(ids[-1])
+            _mark_used(conn, fresh)
+            touched = list(dict.fromkeys(s.mailbox for s, _facts in fresh))
+            pruned, oldest_kept = self._prune(ids[-1], touched)
             conn.execute("COMMIT")
         except BaseException:
             rollback(conn)
@@ -181,21 +187,22 @@ class MailIndex:
         except sqlite3.Error as exc:
             # They are indexed all the same; removing them is tried again before the next chunk.
             logger.warning("mail store: could not clear indexed messages (trying again): %s", exc)
-        visible = [s.uid for s, _facts in fresh if s.id >= oldest_kept]
-        return Progress(chunk.done_upto, visible, pruned)
+        visible = [s for s, _facts in fresh if s.id >= oldest_kept.get(s.mailbox, 0)]
+        return Progress(
+            chunk.done_upto, [s.uid for s in visible], [s.mailbox for s in visible], pruned
+        )
 
     def _write_each(self, chunk: _Chunk, parsed: list[ParsedMessage]) -> Progress:
         """``_write`` one message at a time; one whose summary cannot be written (a value
         SQLite refuses) is written with a bare one, so that it is listed and its bytes kept,
         and the messages after it are not held up behind it."""
-        ids: list[str] = []
-        pruned = 0
+        step = Progress(chunk.done_upto)
         last = len(chunk.messages) - 1
         for index, (incoming, facts) in enumerate(zip(chunk.messages, parsed, strict=True)):
             upto = chunk.done_upto if index == last else incoming.id
             alone = _Chunk([incoming], upto, chunk.newest, chunk.more)
             try:
-                step = self._write(alone, [facts])
+                written = self._write(alone, [facts])
             except sqlite3.Error:
                 raise
             except Exception as exc:  # noqa: BLE001 - indexed bare instead, and logged
@@ -204,10 +211,14 @@ class MailIndex:
                     incoming.uid,
                     exc,
                 )
-                step = self._write(alone, [bare_summary(incoming.data, incoming.envelope_from)])
-            ids += step.ids
-            pruned += step.pruned
-        return Progress(chunk.done_upto, ids, pruned)
+                one = self._write(alone, [bare_summary(incoming.data, incoming.envelope_from)])
+            else:
+                one = written
+            step.ids += one.ids
+            step.mailboxes += one.mailboxes
+            for mailbox, count in one.pruned.items():
+                step.pruned[mailbox] = step.pruned.get(mailbox, 0) + count
+        return step
 
     def _forget_moved(self) -> None:
         """Remove the messages just indexed from the incoming file."""
@@ -266,14 +277,14 @@ class MailIndex:
                 chosen.append(rowid)
                 total += size
             rows = conn.execute(
-                "SELECT id, uid, created, envelope_from, envelope_to, data FROM pending "
+                "SELECT id, uid, created, envelope_from, envelope_to, data, mailbox FROM pending "
                 "WHERE id BETWEEN ? AND ? ORDER BY id",
                 (chosen[0], chosen[-1]) if chosen else (1, 0),
             ).fetchall()
         finally:
             conn.execute("COMMIT")
         messages = [
-            IncomingRow(row[0], row[1], row[2], row[3], json.loads(row[4]), bytes(row[5]))
+            IncomingRow(row[0], row[1], row[2], row[3], json.loads(row[4]), bytes(row[5]), row[6])
             for row in rows
         ]
         newest = int(sequence[0]) if sequence else 0
@@ -283,33 +294,57 @@ class MailIndex:
         # id given out so far is indexed once it is.
         return _Chunk(messages, newest, newest, more=False)
 
-    def _prune(self, newest: int) -> tuple[int, int]:
-        """Delete indexed messages beyond the newest ``max_messages``, counting those still
-        waiting in the incoming file; returns how many went and the oldest id kept."""
+    def _prune(self, newest: int, mailboxes: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+        """Delete indexed messages beyond the newest ``max_messages`` of each of ``mailboxes``,
+        counting those still waiting in the incoming file; returns, by mailbox, how many went
+        and the oldest id kept."""
         limit = self.settings.max_messages
+        pruned: dict[str, int] = {}
+        oldest: dict[str, int] = {}
         if not limit:
-            return 0, 0
+            return pruned, oldest
+        for mailbox in mailboxes:
+            count, oldest_kept = self._prune_mailbox(mailbox, newest, limit)
+            oldest[mailbox] = oldest_kept
+            if count:
+                pruned[mailbox] = count
+        return pruned, oldest
+
+    def _prune_mailbox(self, mailbox: str, newest: int, limit: int) -> tuple[int, int]:
         waiting = self.incoming.execute(
-            "SELECT count(*) FROM pending WHERE id > ?", (newest,)
+            "SELECT count(*) FROM pending WHERE mailbox = ? AND id > ?", (mailbox, newest)
         ).fetchone()[0]
         keep = limit - waiting
         conn = self.mailbox
         if keep > 0:
             row = conn.execute(
-                "SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?", (keep - 1,)
+                "SELECT id FROM messages WHERE mailbox = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+                (mailbox, keep - 1),
             ).fetchone()
             if row is None:
                 return 0, 0
             oldest_kept = row[0]
         else:
             oldest_kept = newest + 1
-        if not conn.execute(
-            "SELECT 1 FROM messages WHERE id < ? LIMIT 1", (oldest_kept,)
-        ).fetchone():
+        gone = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM messages WHERE mailbox = ? AND id < ?", (mailbox, oldest_kept)
+            )
+        ]
+        if not gone:
             return 0, oldest_kept
-        pruned = conn.execute("DELETE FROM messages WHERE id < ?", (oldest_kept,)).rowcount
         bump_generation(conn)
-        conn.execute("DELETE FROM raw WHERE id < ?", (oldest_kept,))
-        conn.execute("DELETE FROM tags WHERE message < ?", (oldest_kept,))
-        conn.execute("DELETE FROM search WHERE rowid < ?", (oldest_kept,))
-        return pruned, oldest_kept
+        delete_rows(conn, gone)
+        return len(gone), oldest_kept
+
+
+def _mark_used(conn: sqlite3.Connection, fresh: list[tuple[IncomingRow, ParsedMessage]]) -> None:
+    """A delivery is a use of its mailbox: its TTL counts from the newest one."""
+    newest: dict[str, int] = {}
+    for incoming, _facts in fresh:
+        newest[incoming.mailbox] = max(newest.get(incoming.mailbox, 0), incoming.created)
+    conn.executemany(
+        "UPDATE mailboxes SET used = max(used, ?) WHERE name = ?",
+        [(created, mailbox) for mailbox, created in newest.items()],
+    )

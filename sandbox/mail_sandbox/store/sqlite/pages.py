@@ -27,6 +27,10 @@ from mail_sandbox.store.sqlite.query import Where, where_parts
 #: Most ids of matches a query keeps; a query matching more finds its page by the index's
 #: own order instead (fast, since the newest matches are then close at hand).
 KEPT_IDS = 1000
+#: A search of a mailbox of at most this many messages, holding at most one id in
+#: ``SCAN_SPARSENESS`` of the store's, scans the mailbox instead of asking the index.
+SCAN_MOST = 1000
+SCAN_SPARSENESS = 8
 #: Queries remembered, least recently used forgotten first.
 KEPT_QUERIES = 64
 # SQLite's integers are 64-bit; a client's absurd offset is past the end either way.
@@ -74,43 +78,62 @@ class MatchCache:
                 self._entries.popitem(last=False)
 
 
+def scan_pays(conn: sqlite3.Connection, mailbox_total: int) -> bool:
+    """Whether a search of a mailbox of ``mailbox_total`` messages reads less by scanning its
+    messages than by asking the index (see ``query.where_parts``): when it is small, and a small
+    part of the store (ids are given out in order, so their span bounds the store's size)."""
+    if mailbox_total > SCAN_MOST:
+        return False
+    # Each of max() and min() alone reads one end of the table; together they would read it all.
+    span = conn.execute(
+        "SELECT coalesce((SELECT max(id) FROM messages) - (SELECT min(id) FROM messages) + 1, 0)"
+    ).fetchone()[0]
+    return span >= SCAN_SPARSENESS * max(mailbox_total, 1)
+
+
 def mailbox_state(conn: sqlite3.Connection) -> tuple[int, int]:
     """``(change generation, newest id)`` of the mailbox as ``conn``'s snapshot sees it."""
     generation, newest = conn.execute(_STATE).fetchone()
     return int(generation), int(newest)
 
 
-def mailbox_counts(conn: sqlite3.Connection) -> tuple[int, int]:
+def mailbox_counts(conn: sqlite3.Connection, mailbox: str) -> tuple[int, int]:
     """``(total, unread)`` of the whole mailbox, from the smallest structures that hold them."""
-    total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
-    unread = conn.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0]
-    return int(total), int(unread)
+    total = conn.execute("SELECT count(*) FROM messages WHERE mailbox = ?", (mailbox,))
+    unread = conn.execute(
+        "SELECT count(*) FROM messages WHERE mailbox = ? AND read = 0", (mailbox,)
+    ).fetchone()[0]
+    return int(total.fetchone()[0]), int(unread)
 
 
 def matching(
     conn: sqlite3.Connection,
     cache: MatchCache,
+    mailbox: str,
     terms: Sequence[Term],
     floor: int | None,
     state: tuple[int, int],
+    *,
+    scan: bool = False,
 ) -> Matches:
-    """How many messages with ids above ``floor`` match ``terms`` (all: no terms), read on
+    """How many messages of ``mailbox`` with ids above ``floor`` match ``terms`` (all: no
+    terms), read on
     ``conn`` inside its read transaction at ``state`` (``mailbox_state``), counting only what
-    is new since the last time."""
+    is new since the last time. ``scan``: see ``query.where_parts``."""
     generation, newest = state
-    key = (tuple(terms), floor)
+    key = (mailbox, tuple(terms), floor)
     known = cache.get(key)
     if known is not None and (known.generation != generation or known.upto > newest):
         known = None
     if known is not None and known.upto == newest:
         return known
     above = floor if known is None else max(floor or 0, known.upto)
-    ids, complete = _match_ids(conn, terms, above) if terms else ((), False)
+    ids, complete = _match_ids(conn, mailbox, terms, above, scan) if terms else ((), False)
     if complete:
         count = len(ids)
         unread = sum(1 for _rowid, read in ids if not read)
     else:
-        count, unread = _count(conn, terms, above)
+        count, unread = _count(conn, mailbox, terms, above, scan)
     new_ids = tuple(rowid for rowid, _read in ids) if complete else None
     if known is None:
         found = Matches(generation, newest, count, unread, new_ids)
@@ -127,14 +150,17 @@ def matching(
 def page_rows(
     conn: sqlite3.Connection,
     columns: str,
+    mailbox: str,
     terms: Sequence[Term],
     floor: int | None,
     matches: Matches,
     start: int,
     limit: int,
+    *,
+    scan: bool = False,
 ) -> list[tuple[Any, ...]]:
-    """Rows of ``columns`` (over ``messages m``) for one page of what ``terms`` match, newest
-    first."""
+    """Rows of ``columns`` (over ``messages m``) for one page of what ``terms`` match in
+    ``mailbox``, newest first."""
     if matches.ids is not None:
         wanted = list(matches.ids[start : start + limit])
         if not wanted:
@@ -143,7 +169,7 @@ def page_rows(
         sql = f"SELECT {columns} FROM messages m WHERE m.id IN ({marks})"  # noqa: S608
         rows = {row[0]: row for row in conn.execute(sql, wanted)}
         return [rows[rowid] for rowid in wanted if rowid in rows]
-    where = where_parts(terms, above=floor)
+    where = where_parts(mailbox, terms, above=floor, scan=scan)
     sql, params = _from_where(where, columns)
     # Driven by the index, in its own order newest first, it stops at the page: no reading
     # every match.
@@ -153,10 +179,10 @@ def page_rows(
 
 
 def _match_ids(
-    conn: sqlite3.Connection, terms: Sequence[Term], above: int | None
+    conn: sqlite3.Connection, mailbox: str, terms: Sequence[Term], above: int | None, scan: bool
 ) -> tuple[list[tuple[int, int]], bool]:
     """``(id, read)`` of up to ``KEPT_IDS`` matches, newest first, and whether that is all."""
-    where = where_parts(terms, above=above)
+    where = where_parts(mailbox, terms, above=above, scan=scan)
     sql, params = _from_where(where, "m.id, m.read")
     # In the index's own (oldest first) order: asking it for newest first costs more when
     # the matches are few, and past KEPT_IDS only the count is wanted.
@@ -167,12 +193,13 @@ def _match_ids(
     return rows, True
 
 
-def _count(conn: sqlite3.Connection, terms: Sequence[Term], above: int | None) -> tuple[int, int]:
+def _count(
+    conn: sqlite3.Connection, mailbox: str, terms: Sequence[Term], above: int | None, scan: bool
+) -> tuple[int, int]:
     if not terms and above is None:
-        return mailbox_counts(conn)
-    sql, params = _from_where(
-        where_parts(terms, above=above), "count(*), coalesce(sum(m.read = 0), 0)"
-    )
+        return mailbox_counts(conn, mailbox)
+    where = where_parts(mailbox, terms, above=above, scan=scan)
+    sql, params = _from_where(where, "count(*), coalesce(sum(m.read = 0), 0)")
     count, unread = conn.execute(sql, params).fetchone()
     return int(count), int(unread)
 
@@ -180,6 +207,13 @@ def _count(conn: sqlite3.Connection, terms: Sequence[Term], above: int | None) -
 def _from_where(where: Where, columns: str) -> tuple[str, list[object]]:
     """``SELECT columns`` over the messages ``where`` selects, driven by the index if any."""
     conditions = " ".join(f"AND {condition}" for condition in where.conditions)
+    if where.scans:
+        # CROSS JOIN keeps the mailbox's messages first: each finds its text by id.
+        sql = (
+            f"SELECT {columns} FROM messages m CROSS JOIN search s ON s.rowid = m.id "  # noqa: S608
+            f"WHERE 1 {conditions}"
+        )
+        return sql, where.params
     if where.match is None:
         return f"SELECT {columns} FROM messages m WHERE 1 {conditions}", where.params  # noqa: S608
     sql = (

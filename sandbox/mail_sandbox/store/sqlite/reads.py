@@ -1,7 +1,8 @@
 """The SQL of reads, and rows as ``Summary`` objects.
 
-Each function reads on a reader's connection inside one read transaction (the store's
-``_snapshot``): the mailbox file as ``main``, the incoming file attached as ``incoming``.
+Each function reads one mailbox's messages on a reader's connection inside one read transaction
+(the store's ``_snapshot``): the mailbox file as ``main``, the incoming file attached as
+``incoming``.
 Messages acknowledged but not indexed yet are found in the incoming file by ``summary``,
 ``raw``, ``latest_id`` and the ``after`` of a page.
 """
@@ -16,7 +17,13 @@ from typing import Any
 
 from mail_sandbox.store.contract import Address, Page, Summary
 from mail_sandbox.store.search import Term
-from mail_sandbox.store.sqlite.pages import MatchCache, mailbox_state, matching, page_rows
+from mail_sandbox.store.sqlite.pages import (
+    MatchCache,
+    mailbox_state,
+    matching,
+    page_rows,
+    scan_pays,
+)
 from mail_sandbox.store.sqlite.parse_jobs import parse_incoming
 from mail_sandbox.store.sqlite.values import chunks, marks
 from mail_sandbox.tags import unique_tags
@@ -31,6 +38,7 @@ SUMMARY_COLUMNS = (
 def page(
     conn: sqlite3.Connection,
     cache: MatchCache,
+    mailbox: str,
     terms: list[Term],
     start: int,
     limit: int,
@@ -41,80 +49,97 @@ def page(
     floor = None
     if after is not None:
         # Before anything else reads the mailbox file; see find_rowid.
-        floor = find_rowid(conn, after)
+        floor = find_rowid(conn, after, mailbox)
         if floor is None:
             raise KeyError(after)
     state = mailbox_state(conn)
-    everything = matching(conn, cache, [], None, state)
+    everything = matching(conn, cache, mailbox, [], None, state)
     found = everything
+    scan = bool(terms) and scan_pays(conn, everything.count)
     if terms or floor is not None:
-        found = matching(conn, cache, terms, floor, state)
-    rows = page_rows(conn, SUMMARY_COLUMNS, terms, floor, found, start, limit)
+        found = matching(conn, cache, mailbox, terms, floor, state, scan=scan)
+    rows = page_rows(conn, SUMMARY_COLUMNS, mailbox, terms, floor, found, start, limit, scan=scan)
     messages = summaries(conn, rows)
     return Page(everything.count, everything.unread, found.count, found.unread, start, messages)
 
 
-def summary(conn: sqlite3.Connection, uid: str) -> Summary | None:
+def summary(conn: sqlite3.Connection, uid: str, mailbox: str) -> Summary | None:
     """The summary of message ``uid``, indexed or not, or None."""
     # The incoming file first: a message leaves it only once the mailbox file has it.
-    incoming = incoming_message(conn, uid)
+    incoming = incoming_message(conn, uid, mailbox)
     if incoming is not None:
-        return incoming_summary(conn, incoming)
-    sql = f"SELECT {SUMMARY_COLUMNS} FROM messages m WHERE m.uid = ?"  # noqa: S608
-    found = summaries(conn, conn.execute(sql, (uid,)).fetchall())
+        return incoming_summary(conn, incoming, mailbox)
+    sql = f"SELECT {SUMMARY_COLUMNS} FROM messages m WHERE m.uid = ? AND m.mailbox = ?"  # noqa: S608
+    found = summaries(conn, conn.execute(sql, (uid, mailbox)).fetchall())
     return found[0] if found else None
 
 
-def raw(conn: sqlite3.Connection, uid: str) -> bytes | None:
+def raw(conn: sqlite3.Connection, uid: str, mailbox: str) -> bytes | None:
     """The bytes of message ``uid`` as received, indexed or not, or None."""
-    row = conn.execute("SELECT data FROM pending WHERE uid = ?", (uid,)).fetchone()
+    row = conn.execute(
+        "SELECT data FROM pending WHERE uid = ? AND mailbox = ?", (uid, mailbox)
+    ).fetchone()
     if row is None:
         row = conn.execute(
-            "SELECT r.data FROM raw r JOIN messages m ON m.id = r.id WHERE m.uid = ?", (uid,)
+            "SELECT r.data FROM raw r JOIN messages m ON m.id = r.id "
+            "WHERE m.uid = ? AND m.mailbox = ?",
+            (uid, mailbox),
         ).fetchone()
     return bytes(row[0]) if row else None
 
 
-def latest_id(conn: sqlite3.Connection) -> str | None:
+def latest_id(conn: sqlite3.Connection, mailbox: str) -> str | None:
     """The ID of the newest message, indexed or not, or None when there is none."""
-    row = conn.execute("SELECT uid FROM pending ORDER BY id DESC LIMIT 1").fetchone()
-    if row is None:
-        row = conn.execute("SELECT uid FROM messages ORDER BY id DESC LIMIT 1").fetchone()
+    for table in ("pending", "messages"):
+        sql = f"SELECT uid FROM {table} WHERE mailbox = ? ORDER BY id DESC LIMIT 1"  # noqa: S608
+        row = conn.execute(sql, (mailbox,)).fetchone()
+        if row is not None:
+            break
     return row[0] if row else None
 
 
-def all_tags(conn: sqlite3.Connection) -> list[str]:
+def all_tags(conn: sqlite3.Connection, mailbox: str) -> list[str]:
     """Every tag in use; the column's NOCASE collation sorts them case-insensitively."""
-    return [row[0] for row in conn.execute("SELECT DISTINCT name FROM tags ORDER BY name")]
+    rows = conn.execute(
+        "SELECT DISTINCT name FROM tags WHERE mailbox = ? ORDER BY name", (mailbox,)
+    )
+    return [row[0] for row in rows]
 
 
-def spelled_as_in_use(conn: sqlite3.Connection, names: list[str]) -> list[str]:
+def spelled_as_in_use(conn: sqlite3.Connection, names: list[str], mailbox: str) -> list[str]:
     """``names`` each in the spelling of the tag in use that differs only in case, if any: a
     tag is one tag whatever the case it is given in (by a user or an X-Tags header)."""
     spelled = []
     for name in names:
         # The column's NOCASE collation finds the tag in use whatever the case.
-        row = conn.execute("SELECT name FROM tags WHERE name = ? LIMIT 1", (name,)).fetchone()
+        row = conn.execute(
+            "SELECT name FROM tags WHERE mailbox = ? AND name = ? LIMIT 1", (mailbox, name)
+        ).fetchone()
         spelled.append(row[0] if row else name)
     return spelled
 
 
-def tag_counts(conn: sqlite3.Connection) -> dict[str, int]:
+def tag_counts(conn: sqlite3.Connection, mailbox: str) -> dict[str, int]:
     """Messages per tag in use."""
-    rows = conn.execute("SELECT name, count(*) FROM tags GROUP BY name ORDER BY name")
+    rows = conn.execute(
+        "SELECT name, count(*) FROM tags WHERE mailbox = ? GROUP BY name ORDER BY name",
+        (mailbox,),
+    )
     return {name: count for name, count in rows}
 
 
-def find_rowid(conn: sqlite3.Connection, uid: str) -> int | None:
+def find_rowid(conn: sqlite3.Connection, uid: str, mailbox: str) -> int | None:
     """The row id of message ``uid``, indexed or not.
 
     Reads the incoming file first: a message is removed from it only after the mailbox file
     has it, so a snapshot that misses it there finds it in the mailbox file read next.
     """
-    row = conn.execute("SELECT id FROM pending WHERE uid = ?", (uid,)).fetchone()
-    if row is None:
-        row = conn.execute("SELECT id FROM messages WHERE uid = ?", (uid,)).fetchone()
-    return None if row is None else int(row[0])
+    for table in ("pending", "messages"):
+        sql = f"SELECT id FROM {table} WHERE uid = ? AND mailbox = ?"  # noqa: S608
+        row = conn.execute(sql, (uid, mailbox)).fetchone()
+        if row is not None:
+            return int(row[0])
+    return None
 
 
 @dataclass(slots=True)
@@ -130,11 +155,12 @@ class IncomingMessage:
     tags: list[str]
 
 
-def incoming_message(conn: sqlite3.Connection, uid: str) -> IncomingMessage | None:
+def incoming_message(conn: sqlite3.Connection, uid: str, mailbox: str) -> IncomingMessage | None:
     """Message ``uid`` if it waits in the incoming file."""
     row = conn.execute(
-        "SELECT id, created, read, envelope_from, envelope_to, data FROM pending WHERE uid = ?",
-        (uid,),
+        "SELECT id, created, read, envelope_from, envelope_to, data FROM pending "
+        "WHERE uid = ? AND mailbox = ?",
+        (uid, mailbox),
     ).fetchone()
     if row is None:
         return None
@@ -144,10 +170,10 @@ def incoming_message(conn: sqlite3.Connection, uid: str) -> IncomingMessage | No
     )
 
 
-def incoming_summary(conn: sqlite3.Connection, incoming: IncomingMessage) -> Summary:
+def incoming_summary(conn: sqlite3.Connection, incoming: IncomingMessage, mailbox: str) -> Summary:
     """The summary of a message not indexed yet, read from its bytes as the indexer will."""
     facts = parse_incoming(incoming.data, incoming.envelope_from, incoming.envelope_to)
-    facts.tags = spelled_as_in_use(conn, facts.tags)
+    facts.tags = spelled_as_in_use(conn, facts.tags, mailbox)
     return Summary.from_facts(
         facts,
         id=incoming.uid,

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import sqlite3
 
+from mail_sandbox.defaults import DEFAULT_MAILBOX
 from mail_sandbox.store.contract import StoreError
 
 #: Version 2 receives mail through the incoming file. Version 1 files (no incoming file) are
 #: upgraded in place; the bump keeps an older version, which would not see mail waiting in the
-#: incoming file, from opening a version 2 mailbox. Version 3 adds the change generation.
-SCHEMA_VERSION = 3
-INCOMING_VERSION = 1
+#: incoming file, from opening a version 2 mailbox. Version 3 adds the change generation,
+#: version 4 the mailboxes (and version 2 of the incoming file, the mailbox of a waiting message).
+SCHEMA_VERSION = 4
+INCOMING_VERSION = 2
 INCOMING_SUFFIX = "-incoming"
 
 #: Columns of the full-text index, in order; its rowid is ``messages.id``.
@@ -79,6 +81,27 @@ CREATE TABLE changes (
 """
 
 
+# Every message and tag belongs to one mailbox; the mail kept before there were mailboxes is the
+# default mailbox's. ``used`` (ms since the epoch) is the last delivery or use, which a TTL
+# counts from.
+_MAILBOXES = (
+    "ALTER TABLE messages ADD COLUMN mailbox TEXT NOT NULL DEFAULT 'default'",
+    "ALTER TABLE tags ADD COLUMN mailbox TEXT NOT NULL DEFAULT 'default'",
+    "DROP INDEX messages_unread",
+    "CREATE INDEX messages_unread ON messages (mailbox, id) WHERE read = 0",
+    "CREATE INDEX messages_mailbox ON messages (mailbox, id)",
+    "DROP INDEX tags_name",
+    "CREATE INDEX tags_name ON tags (mailbox, name)",
+    """CREATE TABLE mailboxes (
+        name TEXT PRIMARY KEY,
+        created INTEGER NOT NULL,
+        used INTEGER NOT NULL,
+        ttl INTEGER,
+        password TEXT
+    )""",
+)
+
+
 def create_search_table(conn: sqlite3.Connection, schema: str = "main") -> None:
     """Create the empty full-text index in the database ``schema`` of ``conn``.
 
@@ -112,8 +135,11 @@ def refuse_unusable(conn: sqlite3.Connection) -> None:
         )
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """Bring the mailbox file on ``conn`` to ``SCHEMA_VERSION``; raises ``StoreError`` if newer."""
+def migrate(conn: sqlite3.Connection, created_ms: int) -> None:
+    """Bring the mailbox file on ``conn`` to ``SCHEMA_VERSION``; raises ``StoreError`` if newer.
+
+    ``created_ms`` is the time the default mailbox counts as created when it is new.
+    """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return
@@ -133,6 +159,13 @@ def migrate(conn: sqlite3.Connection) -> None:
         if version < 3:
             conn.execute(_CHANGES_TABLE)
             conn.execute("INSERT INTO changes (id, generation) VALUES (1, 0)")
+        if version < 4:
+            for statement in _MAILBOXES:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO mailboxes (name, created, used) VALUES (?, ?, ?)",
+                (DEFAULT_MAILBOX, created_ms, created_ms),
+            )
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -153,6 +186,10 @@ CREATE TABLE pending (
     data BLOB NOT NULL
 )
 """
+_INCOMING_MAILBOXES = (
+    "ALTER TABLE pending ADD COLUMN mailbox TEXT NOT NULL DEFAULT 'default'",
+    "CREATE INDEX pending_mailbox ON pending (mailbox, id)",
+)
 
 
 def prepare_incoming(conn: sqlite3.Connection, newest_id: int) -> None:
@@ -169,6 +206,10 @@ def prepare_incoming(conn: sqlite3.Connection, newest_id: int) -> None:
         _refuse_newer(version, INCOMING_VERSION)
         if version == 0:
             conn.execute(_INCOMING_TABLE)
+        if version < 2:
+            for statement in _INCOMING_MAILBOXES:
+                conn.execute(statement)
+        if version < INCOMING_VERSION:
             conn.execute(f"PRAGMA user_version = {INCOMING_VERSION}")
         row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'pending'").fetchone()
         if row is None:

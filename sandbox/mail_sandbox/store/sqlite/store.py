@@ -1,4 +1,4 @@
-"""A mailbox in SQLite: one writer thread, an indexer, any number of reading threads.
+"""A mail store in SQLite: one writer thread, an indexer, any number of reading threads.
 
 New messages go through a single writer thread (``writer``) that owns the only connection
 writing the incoming file (see ``schema``); each is acknowledged once committed there. The
@@ -6,11 +6,14 @@ indexer (``indexer``) then parses them and moves them into the mailbox file, whe
 and search find them; a list or search waits for that as ``freshness`` says. User changes
 (read flags, deletes, tags: ``changes``) also go through the writer thread, to both files.
 Each reading thread gets its own connection (``reads``); WAL mode lets them read while the
-others write.
+others write. All mailboxes share the two files; each is a ``mailbox.SQLiteMailbox`` over them,
+and the store itself is the default one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import sqlite3
 import threading
@@ -18,31 +21,33 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from mail_sandbox import defaults
-from mail_sandbox.store.contract import (
-    MessageStore,
-    NewMessagesListener,
-    NoSuchMessageError,
-    NoSuchTagError,
-    Page,
-    SearchError,
-    StoreError,
-    StoreInfo,
-    Summary,
-    TagExistsError,
+from mail_sandbox.mailboxes import (
+    DEFAULT_MAILBOX,
+    check_name,
+    hash_password,
+    is_mailbox_name,
+    password_matches,
 )
-from mail_sandbox.store.search import Term, parse_query
-from mail_sandbox.store.sqlite import changes, reads
+from mail_sandbox.store.contract import (
+    MailboxExistsError,
+    MailboxInfo,
+    MailboxListener,
+    NoSuchMailboxError,
+    StoreError,
+)
+from mail_sandbox.store.sqlite import mailbox_table
 from mail_sandbox.store.sqlite.connections import Readers, open_writer
 from mail_sandbox.store.sqlite.files import THROWAWAY, StoreFiles
 from mail_sandbox.store.sqlite.freshness import IndexFreshness, index_marks
 from mail_sandbox.store.sqlite.indexer import Indexer
 from mail_sandbox.store.sqlite.mail_index import IndexerSettings, Progress
-from mail_sandbox.store.sqlite.pages import MatchCache, mailbox_counts
-from mail_sandbox.store.sqlite.query import where_clause
-from mail_sandbox.store.sqlite.values import possible_ids, readable
+from mail_sandbox.store.sqlite.mailbox import SQLiteMailbox
+from mail_sandbox.store.sqlite.pages import MatchCache
+from mail_sandbox.store.sqlite.values import readable
 from mail_sandbox.store.sqlite.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -52,16 +57,17 @@ WRITER_PRAGMAS = frozenset({"max_page_count", "page_count", "query_only"})
 _T = TypeVar("_T")
 
 
-class SQLiteStore(MessageStore):
-    """A ``MessageStore`` in the SQLite file at ``path``.
+class SQLiteStore(SQLiteMailbox):
+    """A ``MessageStore`` in the SQLite file at ``path``, opened on its default mailbox.
 
     ``path=":memory:"`` makes a throwaway store (see ``files.StoreFiles``): it behaves like a
-    file store, and keeps nothing once closed. ``max_messages`` keeps only the newest N (0 =
-    keep everything). ``busy_timeout_ms`` is how long a write waits for a lock held by another
-    process before failing. ``clock`` gives the received time in seconds since the epoch
-    (``time.time``; tests pass their own). ``index_in_child_process`` runs the indexer in a
-    child process (the default for a file store: a server's event loop keeps the GIL) or in a
-    thread of this process (the default for a throwaway store, which starts at no cost).
+    file store, and keeps nothing once closed. ``max_messages`` keeps only the newest N of
+    each mailbox (0 = keep everything). ``busy_timeout_ms`` is how long a write waits for a
+    lock held by another process before failing. ``clock`` gives the received time in seconds
+    since the epoch (``time.time``; tests pass their own), which TTLs count by too.
+    ``index_in_child_process`` runs the indexer in a child process (the default for a file
+    store: a server's event loop keeps the GIL) or in a thread of this process (the default
+    for a throwaway store, which starts at no cost).
     """
 
     def __init__(
@@ -75,18 +81,21 @@ class SQLiteStore(MessageStore):
     ) -> None:
         if max_messages < 0:
             raise ValueError("max_messages must be 0 (no limit) or more")
+        super().__init__(self, DEFAULT_MAILBOX)
         self._files = StoreFiles(path)
         self.path = self._files.path
         self.incoming_path = self._files.incoming_path
         self.max_messages = max_messages
         self._clock = clock
         self._lock = threading.Lock()
-        self._listeners: list[NewMessagesListener] = []
-        self._deleted = 0  # messages deleted since opening, for /api/v1/info
-        self._matches = MatchCache()
+        self._listeners: list[MailboxListener] = []
+        self._deleted: dict[str, int] = {}  # by mailbox, since opening, for /api/v1/info
+        self._touched: dict[str, int] = {}  # by mailbox: when this process last recorded a use
+        self._passwords: dict[tuple[str, str, str], bool] = {}  # checks made, see check_password
+        self.matches = MatchCache()
         self._readers = Readers(self._files, busy_timeout_ms)
         try:
-            conn = open_writer(self._files, busy_timeout_ms)
+            conn = open_writer(self._files, busy_timeout_ms, self._now_ms())
         except BaseException:
             self._files.remove()
             raise
@@ -103,7 +112,7 @@ class SQLiteStore(MessageStore):
             max_messages=max_messages,
             freshness=self._freshness,
             request_index=self._indexer.request,
-            count_deleted=self._count_deleted,
+            count_deleted=self.count_deleted,
         )
         try:
             self._indexer.start()
@@ -122,72 +131,202 @@ class SQLiteStore(MessageStore):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # -- writing -----------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.path}>"
 
-    def add(self, raw: bytes, envelope_from: str, envelope_to: Sequence[str]) -> Future[str]:
-        """Queue a message; the future gets its ID once it is committed (see ``MessageStore``)."""
-        created = int(self._clock() * 1000)
-        return self._writer.add(bytes(raw), envelope_from or "", envelope_to or (), created)
+    # -- for the mailboxes -------------------------------------------------------------------
 
-    def add_listener(self, listener: NewMessagesListener) -> None:
-        """Call ``listener(ids)`` once those messages are listed, from the thread that relays
-        the indexer's progress: a listener that reads the store is answered without waiting
-        for the index, and one that blocks holds up the next notice (not the mail)."""
+    def add_to(
+        self, mailbox: str, raw: bytes, envelope_from: str, envelope_to: Sequence[str]
+    ) -> Future[str]:
+        """Queue a message for ``mailbox`` (see ``MessageStore.add``)."""
+        created = self._now_ms()
+        return self._writer.add(
+            bytes(raw), envelope_from or "", envelope_to or (), created, mailbox
+        )
+
+    def count_deleted(self, mailbox: str, count: int) -> int:
+        """Note ``count`` more messages of ``mailbox`` gone; returns ``count``."""
+        if count:
+            with self._lock:
+                self._deleted[mailbox] = self._deleted.get(mailbox, 0) + count
+        return count
+
+    def deleted_in(self, mailbox: str) -> int:
+        """Messages of ``mailbox`` deleted since the store was opened, pruned ones included."""
+        with self._lock:
+            return self._deleted.get(mailbox, 0)
+
+    def file_size(self) -> int:
+        """Bytes the store takes on disk."""
+        return self._files.size()
+
+    @contextmanager
+    def snapshot(self, *, indexed: bool = True) -> Iterator[sqlite3.Connection]:
+        """This thread's connection inside one read transaction, so counts and rows agree.
+
+        With ``indexed``, first wait for the index to take in what was acknowledged so far.
+        """
+        if self._writer.closed:
+            raise StoreError("the mail store is closed")
+        if indexed:
+            self._await_index(reading=True)
+        try:
+            conn = self._readers.connection()
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not read the mail store: {exc}") from exc
+
+    def call_writer(
+        self,
+        operation: Callable[[sqlite3.Connection], _T],
+        *,
+        in_transaction: bool = True,
+        after_index: bool = True,
+    ) -> _T:
+        """Run ``operation`` (in a transaction) on the writer thread and wait for its result;
+        with ``after_index``, once what was acknowledged before is indexed (a change by ID or
+        by search must find those messages), else at once (a change to mailboxes alone)."""
+        if after_index:
+            self._await_index()
+        return self._writer.call(operation, in_transaction=in_transaction)
+
+    def flush(self) -> None:
+        """Wait until every message queued so far is committed (answered, for each that could
+        not be); at once once the store is closed."""
+        if self._writer.closed:
+            return
+        # Closed meanwhile: close has answered everything queued.
+        with contextlib.suppress(StoreError):
+            self._writer.call(lambda _conn: None, in_transaction=False)
+
+    # -- mailboxes ---------------------------------------------------------------------------
+
+    def mailbox(self, name: str) -> SQLiteMailbox:
+        """The mailbox ``name``; ``NoSuchMailboxError`` when there is none."""
+        if name == DEFAULT_MAILBOX:
+            return self
+        if self._find(name) is None:
+            raise NoSuchMailboxError(readable(str(name)))
+        return SQLiteMailbox(self, name)
+
+    def create_mailbox(
+        self, name: str, *, password: str | None = None, ttl: int | None = None
+    ) -> MailboxInfo:
+        """Create an empty mailbox (see ``MessageStore.create_mailbox``)."""
+        check_name(name)
+        if ttl is not None and (
+            isinstance(ttl, bool)
+            or not isinstance(ttl, int)
+            or not 1 <= ttl <= defaults.MAX_MAILBOX_TTL_SECONDS
+        ):
+            raise ValueError(
+                "a TTL is a whole number of seconds from 1 to "
+                f"{defaults.MAX_MAILBOX_TTL_SECONDS}, not {ttl!r}"
+            )
+        kept = None if password is None else hash_password(password)
+        now = self._now_ms()
+        made = self.call_writer(
+            lambda conn: mailbox_table.create(conn, name, now, ttl, kept), after_index=False
+        )
+        if not made:
+            raise MailboxExistsError(name)
+        return self.mailbox_info(name)
+
+    def mailboxes(self) -> list[MailboxInfo]:
+        """Every mailbox, ``default`` first, then by name."""
+        with self.snapshot() as conn:
+            rows = mailbox_table.counted(conn)
+        rows.sort(key=lambda row: (row.name != DEFAULT_MAILBOX, row.name))
+        return [_info(row) for row in rows]
+
+    def mailbox_info(self, name: str) -> MailboxInfo:
+        """One mailbox; ``NoSuchMailboxError`` when there is none."""
+        with self.snapshot() as conn:
+            rows = mailbox_table.counted(conn, name) if is_mailbox_name(name) else []
+        if not rows:
+            raise NoSuchMailboxError(readable(str(name)))
+        return _info(rows[0])
+
+    def delete_mailbox(self, name: str) -> int:
+        """Delete a mailbox with all its mail; returns how many messages went."""
+        if name == DEFAULT_MAILBOX:
+            raise ValueError("the default mailbox always exists; delete its messages instead")
+        if not is_mailbox_name(name):
+            raise NoSuchMailboxError(readable(str(name)))
+        count = self.call_writer(lambda conn: mailbox_table.delete(conn, name))
+        if count is None:
+            raise NoSuchMailboxError(readable(name))
+        with self._lock:
+            self._deleted.pop(name, None)
+            self._touched.pop(name, None)
+        return count
+
+    def check_password(self, name: str, password: str | None) -> bool:
+        """Whether ``password`` opens mailbox ``name`` (see ``MessageStore.check_password``).
+
+        A check that passed is remembered (by the stored hash, so a mailbox made again with
+        another password is checked anew): a client sends its password with every request,
+        and each scrypt costs tens of milliseconds.
+        """
+        row = self._find(name)
+        if row is None:
+            return False
+        if row.password is None:
+            return True
+        if password is None:
+            return False
+        key = (name, row.password, hashlib.sha256(password.encode("utf-8", "replace")).hexdigest())
+        with self._lock:
+            if self._passwords.get(key):
+                return True
+        matches = password_matches(row.password, password)
+        if matches:
+            with self._lock:
+                self._passwords[key] = True
+        return matches
+
+    def touch_mailbox(self, name: str) -> None:
+        """Count the mailbox as used now (written at most once a second per mailbox)."""
+        now = self._now_ms()
+        with self._lock:
+            if now - self._touched.get(name, 0) < 1000:
+                return
+            self._touched[name] = now
+        self.call_writer(lambda conn: mailbox_table.touch(conn, name, now), after_index=False)
+
+    def expire_mailboxes(self) -> list[str]:
+        """Delete every mailbox whose TTL has run out; returns their names."""
+        now = self._now_ms()
+
+        def expire(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+            gone = []
+            for name in mailbox_table.expired(conn, now):
+                count = mailbox_table.delete(conn, name)
+                gone.append((name, count or 0))
+            return gone
+
+        gone = self.call_writer(expire)
+        for name, count in gone:
+            logger.info("mail store: mailbox %s expired, %d messages deleted", name, count)
+            with self._lock:
+                self._deleted.pop(name, None)
+                self._touched.pop(name, None)
+        return [name for name, _count in gone]
+
+    def add_mailbox_listener(self, listener: MailboxListener) -> None:
+        """Call ``listener(mailbox, ids)`` once those messages are listed, from the thread that
+        relays the indexer's progress: a listener that reads the store is answered without
+        waiting for the index, and one that blocks holds up the next notice (not the mail)."""
         with self._lock:
             self._listeners.append(listener)
 
-    def set_read(self, ids: Sequence[str] | None, read: bool) -> int:
-        """Flag the given messages read or unread (all when ``ids`` is None)."""
-        flag = int(bool(read))
-        return self._call_writer(lambda conn: changes.set_read(conn, ids, flag))
-
-    def delete(self, ids: Sequence[str] | None) -> int:
-        """Delete the given messages (all when ``ids`` is None); returns how many went."""
-        return self._count_deleted(self._call_writer(lambda conn: changes.delete(conn, ids)))
-
-    def delete_matching(self, query: str) -> int:
-        """Delete every message matching ``query``; ``SearchError`` if it cannot be understood."""
-        conditions, params = self._conditions(query)
-        deleted = self._call_writer(lambda conn: changes.delete_matching(conn, conditions, params))
-        return self._count_deleted(deleted)
-
-    def set_read_matching(self, query: str, read: bool) -> int:
-        """Flag every message matching ``query`` read or unread; returns how many changed."""
-        conditions, params = self._conditions(query)
-        flag = int(bool(read))
-        return self._call_writer(
-            lambda conn: changes.set_read_matching(conn, conditions, params, flag)
-        )
-
-    def set_tags(self, ids: Sequence[str], tags: Sequence[str]) -> int:
-        """Replace the tags of the given messages (see ``MessageStore.set_tags``)."""
-        wanted = list(dict.fromkeys(ids))
-        names: list[str] = []
-        for tag in map(readable, tags):
-            if tag.lower() not in {name.lower() for name in names}:
-                names.append(tag)
-        missing = self._call_writer(lambda conn: changes.set_tags(conn, wanted, names))
-        if missing:
-            raise NoSuchMessageError(missing)
-        return len(wanted)
-
-    def rename_tag(self, name: str, new_name: str) -> int:
-        """Rename a tag everywhere (see ``MessageStore.rename_tag``)."""
-        name, new_name = readable(name), readable(new_name)
-        outcome, count = self._call_writer(lambda conn: changes.rename_tag(conn, name, new_name))
-        if outcome == "missing":
-            raise NoSuchTagError(f"tag not found: {name}")
-        if outcome == "exists":
-            raise TagExistsError(f"tag already exists: {new_name}")
-        return count
-
-    def delete_tag(self, name: str) -> int:
-        """Remove a tag from every message; ``NoSuchTagError`` when no message has it."""
-        name = readable(name)
-        count = self._call_writer(lambda conn: changes.delete_tag(conn, name))
-        if not count:
-            raise NoSuchTagError(f"tag not found: {name}")
-        return count
+    # -- the store ---------------------------------------------------------------------------
 
     def writer_pragma(self, name: str, value: int | None = None) -> int:
         """Read (or set, then read) a setting of the connection that writes every message.
@@ -210,7 +349,7 @@ class SQLiteStore(MessageStore):
 
         # Outside a transaction: BEGIN itself fails once query_only is on, and it must be
         # possible to turn it off again.
-        return self._call_writer(operation, in_transaction=False)
+        return self.call_writer(operation, in_transaction=False)
 
     def close(self) -> None:
         """Commit everything queued, stop the writer and the indexer, close every connection.
@@ -225,103 +364,17 @@ class SQLiteStore(MessageStore):
         self._readers.close()
         self._files.remove()
 
-    # -- reading -----------------------------------------------------------------------------
-
-    def list(self, start: int = 0, limit: int = 50, *, after: str | None = None) -> Page:
-        """Newest first; ``after`` keeps messages stored after that ID (KeyError if unknown)."""
-        return self._page([], start, limit, after)
-
-    def search(
-        self, query: str, start: int = 0, limit: int = 50, *, after: str | None = None
-    ) -> Page:
-        """Newest first, filtered by Mailpit's search grammar; raises ``SearchError``."""
-        return self._page(parse_query(readable(query)), start, limit, after)
-
-    def summary(self, message_id: str) -> Summary | None:
-        """The summary of one message, indexed or not, or None when there is no such ID."""
-        if not possible_ids([message_id]):
-            return None
-        with self._snapshot(indexed=False) as conn:
-            return reads.summary(conn, message_id)
-
-    def raw(self, message_id: str) -> bytes | None:
-        """The exact bytes received, or None when there is no such ID."""
-        if not possible_ids([message_id]):
-            return None
-        with self._snapshot(indexed=False) as conn:
-            return reads.raw(conn, message_id)
-
-    def latest_id(self) -> str | None:
-        """The ID of the newest message, indexed or not, or None when the mailbox is empty."""
-        with self._snapshot(indexed=False) as conn:
-            return reads.latest_id(conn)
-
-    def counts(self) -> tuple[int, int]:
-        """``(total, unread)`` for the whole mailbox."""
-        with self._snapshot() as conn:
-            return mailbox_counts(conn)
-
-    def all_tags(self) -> list[str]:
-        """Every tag in use, sorted case-insensitively."""
-        with self._snapshot() as conn:
-            return reads.all_tags(conn)
-
-    def info(self) -> StoreInfo:
-        """Where the mail is kept, its size on disk, counts and tags, and deletions so far."""
-        with self._snapshot() as conn:
-            total, unread = mailbox_counts(conn)
-            tags = reads.tag_counts(conn)
-        with self._lock:
-            deleted = self._deleted
-        return StoreInfo(
-            location=self.path,
-            size=self._files.size(),
-            total=total,
-            unread=unread,
-            tags=tags,
-            deleted=deleted,
-        )
-
     # -- inside ------------------------------------------------------------------------------
 
-    def _conditions(self, query: str) -> tuple[list[str], list[object]]:
-        """The WHERE conditions of a search, refusing a query that would match everything."""
-        terms = parse_query(readable(query))
-        if not terms:
-            raise SearchError("a search query is needed")
-        return where_clause(terms)
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
 
-    def _count_deleted(self, count: int) -> int:
-        with self._lock:
-            self._deleted += count
-        return count
-
-    def _page(self, terms: list[Term], start: int, limit: int, after: str | None) -> Page:
-        start = max(0, int(start))
-        limit = max(1, min(int(limit), defaults.MAX_PAGE_SIZE))
-        with self._snapshot() as conn:
-            return reads.page(conn, self._matches, terms, start, limit, after)
-
-    @contextmanager
-    def _snapshot(self, *, indexed: bool = True) -> Iterator[sqlite3.Connection]:
-        """This thread's connection inside one read transaction, so counts and rows agree.
-
-        With ``indexed``, first wait for the index to take in what was acknowledged so far.
-        """
-        if self._writer.closed:
-            raise StoreError("the mail store is closed")
-        if indexed:
-            self._await_index(reading=True)
-        try:
-            conn = self._readers.connection()
-            conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-        except sqlite3.Error as exc:
-            raise StoreError(f"could not read the mail store: {exc}") from exc
+    def _find(self, name: object) -> mailbox_table.MailboxRow | None:
+        if not is_mailbox_name(name):
+            return None
+        assert isinstance(name, str)
+        with self.snapshot(indexed=False) as conn:
+            return mailbox_table.find(conn, name)
 
     def _await_index(self, *, reading: bool = False) -> None:
         """Wait for the index as ``freshness`` says; a listener (on the relay thread, which
@@ -329,27 +382,40 @@ class SQLiteStore(MessageStore):
         if not self._indexer.in_relay_thread():
             self._freshness.wait(reading=reading)
 
-    def _call_writer(
-        self, operation: Callable[[sqlite3.Connection], _T], *, in_transaction: bool = True
-    ) -> _T:
-        """Run ``operation`` (in a transaction) on the writer thread and wait for its result."""
-        # A change by ID or by search must find the messages acknowledged before it.
-        self._await_index()
-        return self._writer.call(operation, in_transaction=in_transaction)
-
     def _on_indexed(self, progress: Progress) -> None:
         """The indexer's report, on its relay thread: count what it pruned (so a read it wakes
         sees the deletions too), wake the reads waiting for the index, then tell the listeners,
         which then find those messages listed."""
-        if progress.pruned:
-            self._count_deleted(progress.pruned)
+        for mailbox, count in progress.pruned.items():
+            self.count_deleted(mailbox, count)
         self._freshness.index_reached(progress.upto)
         if not progress.ids or self._writer.closed:
             return
+        arrived: dict[str, list[str]] = {}
+        for uid, mailbox in zip(progress.ids, progress.mailboxes, strict=True):
+            arrived.setdefault(mailbox, []).append(uid)
         with self._lock:
             listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(progress.ids)
-            except Exception:
-                logger.exception("mail store: a new-message listener failed")
+        for mailbox, ids in arrived.items():
+            for listener in listeners:
+                try:
+                    listener(mailbox, ids)
+                except Exception:
+                    logger.exception("mail store: a new-message listener failed")
+
+
+def _info(row: mailbox_table.MailboxRow) -> MailboxInfo:
+    expires = None if row.ttl is None else _when(row.used + row.ttl * 1000)
+    return MailboxInfo(
+        name=row.name,
+        messages=row.messages,
+        unread=row.unread,
+        created=_when(row.created),
+        expires=expires,
+        ttl=row.ttl,
+        has_password=row.password is not None,
+    )
+
+
+def _when(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)

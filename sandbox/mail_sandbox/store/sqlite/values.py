@@ -49,3 +49,10 @@ def marks(items: Sequence[object]) -> str:
 def dump_json(value: object) -> str:
     """Compact JSON, as the columns holding addresses and envelope recipients store it."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def fold(text: str | None) -> str | None:
+    """``text`` in the case a substring match compares, as the trigram index compares it
+    (case-insensitively): SQL calls it as ``fold(column)`` where it scans instead of asking the
+    index (see ``query``), and the text searched for is folded alike."""
+    return None if text is None else text.lower()

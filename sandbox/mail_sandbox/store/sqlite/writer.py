@@ -34,8 +34,8 @@ BURST_LIMIT = 500
 BURST_BYTES = 64 * 1024 * 1024
 #: Parameters one INSERT of new messages binds at most: SQLite before 3.32 allows 999.
 _MAX_PARAMS = 995
-_INCOMING_COLUMNS = 5
-_INCOMING_ROW = "(?, ?, ?, ?, ?)"
+_INCOMING_COLUMNS = 6
+_INCOMING_ROW = "(?, ?, ?, ?, ?, ?)"
 _T = TypeVar("_T")
 
 
@@ -45,6 +45,7 @@ class _Add:
     envelope_from: str
     envelope_to: tuple[str, ...]
     created: int
+    mailbox: str
     future: Future[str]
     uid: str = ""  # given by the writer thread, a burst at a time
 
@@ -64,7 +65,7 @@ class Writer:
     """The writer thread of one store, on ``conn`` (see ``connections.open_writer``).
 
     ``freshness`` hears of every commit of new messages; ``request_index(newest)`` asks the
-    indexer for them; ``count_deleted(n)`` hears of waiting messages dropped unindexed.
+    indexer for them; ``count_deleted(mailbox, n)`` hears of waiting messages dropped unindexed.
     """
 
     def __init__(
@@ -75,7 +76,7 @@ class Writer:
         max_messages: int,
         freshness: IndexFreshness,
         request_index: Callable[[int], None],
-        count_deleted: Callable[[int], None],
+        count_deleted: Callable[[str, int], None],
     ) -> None:
         self._conn = conn
         self._path = path
@@ -93,11 +94,16 @@ class Writer:
         self._thread.start()
 
     def add(
-        self, raw: bytes, envelope_from: str, envelope_to: Sequence[str], created: int
+        self,
+        raw: bytes,
+        envelope_from: str,
+        envelope_to: Sequence[str],
+        created: int,
+        mailbox: str,
     ) -> Future[str]:
-        """Queue a new message; the future gets its ID once it is committed."""
+        """Queue a new message for ``mailbox``; the future gets its ID once it is committed."""
         future: Future[str] = Future()
-        job = _Add(raw, envelope_from, tuple(envelope_to), created, future)
+        job = _Add(raw, envelope_from, tuple(envelope_to), created, mailbox, future)
         self._put(job, future)
         return future
 
@@ -225,8 +231,9 @@ class Writer:
         job.future.set_exception(kind("could not store the message", exc))
 
     def _prune_incoming(self) -> None:
-        """Drop waiting messages beyond the newest ``max_messages`` (a burst bigger than the
-        mailbox), so they are never indexed; the indexer prunes the mailbox file."""
+        """Drop waiting messages beyond the newest ``max_messages`` of each mailbox (a burst
+        bigger than the mailbox), so they are never indexed; the indexer prunes the mailbox
+        file."""
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -235,16 +242,21 @@ class Writer:
             # under its transaction. Those it has copied already are its to prune, and count.
             bump_generation(conn, "mailbox")
             indexed = newest_id(conn, "mailbox")
-            row = conn.execute(
-                "SELECT id FROM pending ORDER BY id DESC LIMIT 1 OFFSET ?",
-                (self._max_messages - 1,),
-            ).fetchone()
-            dropped = 0
-            if row is not None:
-                dropped = conn.execute(
-                    "DELETE FROM pending WHERE id < ? AND id > ?", (row[0], indexed)
+            crowded = conn.execute(
+                "SELECT mailbox FROM pending GROUP BY mailbox HAVING count(*) > ?",
+                (self._max_messages,),
+            ).fetchall()
+            dropped: dict[str, int] = {}
+            for (mailbox,) in crowded:
+                row = conn.execute(
+                    "SELECT id FROM pending WHERE mailbox = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+                    (mailbox, self._max_messages - 1),
+                ).fetchone()
+                dropped[mailbox] = conn.execute(
+                    "DELETE FROM pending WHERE mailbox = ? AND id < ? AND id > ?",
+                    (mailbox, row[0], indexed),
                 ).rowcount
-                conn.execute("DELETE FROM pending WHERE id < ?", (row[0],))
+                conn.execute("DELETE FROM pending WHERE mailbox = ? AND id < ?", (mailbox, row[0]))
             conn.execute("COMMIT")
         except Exception as exc:  # noqa: BLE001 - pruning can wait for the indexer
             rollback(conn)
@@ -253,7 +265,8 @@ class Writer:
                 "mail store %s: could not prune waiting messages: %s", self._path, describe(exc)
             )
             return
-        self._count_deleted(dropped)
+        for mailbox, count in dropped.items():
+            self._count_deleted(mailbox, count)
 
     def _perform(self, job: _Call) -> None:
         if not job.future.set_running_or_notify_cancel():
@@ -348,7 +361,11 @@ def _insert_incoming_rows(conn: sqlite3.Connection, adds: list[_Add]) -> int:
     for job in adds:
         # An envelope with bytes that were not UTF-8 is stored, not refused.
         envelope_to = readable(dump_json(list(job.envelope_to)))
-        params += (job.uid, job.created, readable(job.envelope_from), envelope_to, job.raw)
+        envelope_from = readable(job.envelope_from)
+        params += (job.uid, job.created, envelope_from, envelope_to, job.raw, job.mailbox)
     rows = ", ".join([_INCOMING_ROW] * len(adds))
-    sql = f"INSERT INTO pending (uid, created, envelope_from, envelope_to, data) VALUES {rows}"  # noqa: S608
+    sql = (
+        "INSERT INTO pending (uid, created, envelope_from, envelope_to, data, mailbox) "  # noqa: S608
+        f"VALUES {rows}"
+    )
     return int(conn.execute(sql, params).lastrowid or 0)

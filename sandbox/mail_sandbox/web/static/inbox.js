@@ -1,6 +1,7 @@
-// Mail Sandbox inbox: live list and title, local times, keyboard-friendly tabs, the HTML
-// preview's width toggle, the link check and the "Delete all" question.
-// Served as a static file because the pages' CSP forbids inline script.
+// Mail Sandbox inbox: live list, title and mailbox switcher, local times, keyboard-friendly
+// tabs, the HTML preview's width toggle, the link check and the "Delete all" question.
+// Served as a static file because the pages' CSP forbids inline script. Every URL of our own
+// comes from the page, which knows the mailbox (/m/NAME/) it belongs to.
 (() => {
   "use strict";
 
@@ -47,7 +48,43 @@
     }
   };
 
-  // Re-reads the list fragment (rendered and escaped by the server) and swaps it in.
+  // The switcher as the fragment renders it, with fresh counts. An open menu stays open and
+  // the focus stays on the entry it was on, so a refresh never pulls it from under the user.
+  const swapSwitcher = (parsed) => {
+    const current = document.getElementById("mailbox-switcher");
+    const fresh = parsed.getElementById("mailbox-switcher");
+    if (!current || !fresh) return;
+    const menu = current.querySelector("details");
+    const freshMenu = fresh.querySelector("details");
+    if (menu && freshMenu) freshMenu.open = menu.open;
+    const focused = current.contains(document.activeElement) ? document.activeElement : null;
+    current.replaceWith(document.adoptNode(fresh));
+    if (!focused) return;
+    const href = focused.getAttribute("href");
+    const target = href
+      ? [...fresh.querySelectorAll("a[href]")].find((link) => link.getAttribute("href") === href)
+      : fresh.querySelector("summary");
+    target?.focus();
+  };
+
+  // The switcher's menu closes with Escape (focus back on its button) and on a click
+  // elsewhere. Listening on the document: a live refresh replaces the menu's elements.
+  const switcherMenu = () => {
+    const openMenu = () => document.querySelector("#mailbox-switcher details[open]");
+    document.addEventListener("keydown", (event) => {
+      const menu = openMenu();
+      if (event.key !== "Escape" || !menu || !menu.contains(event.target)) return;
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    });
+    document.addEventListener("click", (event) => {
+      const menu = openMenu();
+      if (menu && !menu.contains(event.target)) menu.open = false;
+    });
+  };
+
+  // Re-reads the list fragment (rendered and escaped by the server) and swaps it in, with
+  // the mailbox switcher that comes with it.
   // Refreshes never overlap; one arriving mid-flight schedules exactly one more.
   const liveInbox = () => {
     let running = false;
@@ -70,6 +107,7 @@
           localizeTimes(fresh);
           current.replaceWith(document.adoptNode(fresh));
           document.title = fresh.dataset.title;
+          swapSwitcher(parsed);
         } while (again);
       } catch (error) {
         console.warn("Could not refresh the inbox:", error);
@@ -83,7 +121,7 @@
       document.documentElement.dataset.live = state;
       if (status) status.textContent = text;
     };
-    const events = new EventSource("/api/events");
+    const events = new EventSource(document.getElementById("inbox").dataset.events);
     // Re-reading on every (re)connect picks up whatever arrived while disconnected.
     events.addEventListener("open", () => {
       setState("connected", "Live");
@@ -275,6 +313,7 @@
   };
 
   localizeTimes(document);
+  if (document.getElementById("mailbox-switcher")) switcherMenu();
   if (document.getElementById("inbox")) liveInbox();
   for (const tablist of document.querySelectorAll('[role="tablist"]')) tabs(tablist);
   for (const group of document.querySelectorAll(".preview-widths")) previewWidths(group);

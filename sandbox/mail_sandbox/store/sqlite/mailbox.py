@@ -1,0 +1,255 @@
+"""One mailbox of an SQLite store: what the ``MessageStore`` contract asks of a mailbox.
+
+Every read and change here is scoped to the mailbox's name in SQL; the store (``store``) owns
+the files, the writer thread, the indexer and the waits for it, shared by all its mailboxes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
+
+from mail_sandbox import defaults
+from mail_sandbox.store.contract import (
+    MailboxInfo,
+    MailboxListener,
+    MessageStore,
+    NewMessagesListener,
+    NoSuchMessageError,
+    NoSuchTagError,
+    Page,
+    SearchError,
+    StoreError,
+    StoreInfo,
+    Summary,
+    TagExistsError,
+)
+from mail_sandbox.store.search import Term, parse_query
+from mail_sandbox.store.sqlite import changes, reads
+from mail_sandbox.store.sqlite.pages import mailbox_counts
+from mail_sandbox.store.sqlite.query import where_clause
+from mail_sandbox.store.sqlite.values import possible_ids, readable
+
+if TYPE_CHECKING:
+    from mail_sandbox.store.sqlite.store import SQLiteStore
+
+_T = TypeVar("_T")
+
+
+class SQLiteMailbox(MessageStore):
+    """The mailbox ``name`` of ``store``; ``SQLiteStore.mailbox`` makes them."""
+
+    def __init__(self, store: SQLiteStore, name: str) -> None:
+        self._store = store
+        self.name = name
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} of {self._store.path}>"
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def add(self, raw: bytes, envelope_from: str, envelope_to: Sequence[str]) -> Future[str]:
+        """Queue a message; the future gets its ID once it is committed (see ``MessageStore``)."""
+        if self._closed:
+            future: Future[str] = Future()
+            future.set_exception(StoreError("the mail store is closed"))
+            return future
+        return self._store.add_to(self.name, raw, envelope_from, envelope_to)
+
+    def add_listener(self, listener: NewMessagesListener) -> None:
+        """Call ``listener(ids)`` once new messages of this mailbox are listed (see
+        ``SQLiteStore.add_mailbox_listener``)."""
+        name = self.name
+
+        def mine(mailbox: str, ids: list[str]) -> None:
+            if mailbox == name:
+                listener(ids)
+
+        self._store.add_mailbox_listener(mine)
+
+    def set_read(self, ids: Sequence[str] | None, read: bool) -> int:
+        """Flag the given messages read or unread (all when ``ids`` is None)."""
+        flag = int(bool(read))
+        return self._write(lambda conn: changes.set_read(conn, self.name, ids, flag))
+
+    def delete(self, ids: Sequence[str] | None) -> int:
+        """Delete the given messages (all when ``ids`` is None); returns how many went."""
+        deleted = self._write(lambda conn: changes.delete(conn, self.name, ids))
+        return self._store.count_deleted(self.name, deleted)
+
+    def delete_matching(self, query: str) -> int:
+        """Delete every message matching ``query``; ``SearchError`` if it cannot be understood."""
+        conditions, params = self._conditions(query)
+        deleted = self._write(lambda conn: changes.delete_matching(conn, conditions, params))
+        return self._store.count_deleted(self.name, deleted)
+
+    def set_read_matching(self, query: str, read: bool) -> int:
+        """Flag every message matching ``query`` read or unread; returns how many changed."""
+        conditions, params = self._conditions(query)
+        flag = int(bool(read))
+        return self._write(lambda conn: changes.set_read_matching(conn, conditions, params, flag))
+
+    def set_tags(self, ids: Sequence[str], tags: Sequence[str]) -> int:
+        """Replace the tags of the given messages (see ``MessageStore.set_tags``)."""
+        wanted = list(dict.fromkeys(ids))
+        names: list[str] = []
+        for tag in map(readable, tags):
+            if tag.lower() not in {name.lower() for name in names}:
+                names.append(tag)
+        missing = self._write(lambda conn: changes.set_tags(conn, self.name, wanted, names))
+        if missing:
+            raise NoSuchMessageError(missing)
+        return len(wanted)
+
+    def rename_tag(self, name: str, new_name: str) -> int:
+        """Rename a tag everywhere in this mailbox (see ``MessageStore.rename_tag``)."""
+        name, new_name = readable(name), readable(new_name)
+        outcome, count = self._write(
+            lambda conn: changes.rename_tag(conn, self.name, name, new_name)
+        )
+        if outcome == "missing":
+            raise NoSuchTagError(f"tag not found: {name}")
+        if outcome == "exists":
+            raise TagExistsError(f"tag already exists: {new_name}")
+        return count
+
+    def delete_tag(self, name: str) -> int:
+        """Remove a tag from every message; ``NoSuchTagError`` when no message has it."""
+        name = readable(name)
+        count = self._write(lambda conn: changes.delete_tag(conn, self.name, name))
+        if not count:
+            raise NoSuchTagError(f"tag not found: {name}")
+        return count
+
+    def close(self) -> None:
+        """Wait until what this object queued is committed, then end its use; the store and
+        its other mailboxes stay open."""
+        if not self._closed:
+            self._closed = True
+            self._store.flush()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def list(self, start: int = 0, limit: int = 50, *, after: str | None = None) -> Page:
+        """Newest first; ``after`` keeps messages stored after that ID (KeyError if unknown)."""
+        return self._page([], start, limit, after)
+
+    def search(
+        self, query: str, start: int = 0, limit: int = 50, *, after: str | None = None
+    ) -> Page:
+        """Newest first, filtered by Mailpit's search grammar; raises ``SearchError``."""
+        return self._page(parse_query(readable(query)), start, limit, after)
+
+    def summary(self, message_id: str) -> Summary | None:
+        """The summary of one message, indexed or not, or None when there is no such ID."""
+        if not possible_ids([message_id]):
+            return None
+        with self._read(indexed=False) as conn:
+            return reads.summary(conn, message_id, self.name)
+
+    def raw(self, message_id: str) -> bytes | None:
+        """The exact bytes received, or None when there is no such ID."""
+        if not possible_ids([message_id]):
+            return None
+        with self._read(indexed=False) as conn:
+            return reads.raw(conn, message_id, self.name)
+
+    def latest_id(self) -> str | None:
+        """The ID of the newest message, indexed or not, or None when the mailbox is empty."""
+        with self._read(indexed=False) as conn:
+            return reads.latest_id(conn, self.name)
+
+    def counts(self) -> tuple[int, int]:
+        """``(total, unread)`` for the whole mailbox."""
+        with self._read() as conn:
+            return mailbox_counts(conn, self.name)
+
+    def all_tags(self) -> list[str]:
+        """Every tag in use in this mailbox, sorted case-insensitively."""
+        with self._read() as conn:
+            return reads.all_tags(conn, self.name)
+
+    def info(self) -> StoreInfo:
+        """Where the mail is kept, its size on disk, counts and tags, and deletions so far."""
+        with self._read() as conn:
+            total, unread = mailbox_counts(conn, self.name)
+            tags = reads.tag_counts(conn, self.name)
+        return StoreInfo(
+            location=self._store.path,
+            size=self._store.file_size(),
+            total=total,
+            unread=unread,
+            tags=tags,
+            deleted=self._store.deleted_in(self.name),
+        )
+
+    # -- mailboxes: the store's ------------------------------------------------------------
+
+    def mailbox(self, name: str) -> MessageStore:
+        """The mailbox ``name`` of the same store (see ``SQLiteStore.mailbox``)."""
+        return self._store.mailbox(name)
+
+    def create_mailbox(
+        self, name: str, *, password: str | None = None, ttl: int | None = None
+    ) -> MailboxInfo:
+        """Create a mailbox in the same store (see ``SQLiteStore.create_mailbox``)."""
+        return self._store.create_mailbox(name, password=password, ttl=ttl)
+
+    def mailboxes(self) -> list[MailboxInfo]:
+        """Every mailbox of the same store."""
+        return self._store.mailboxes()
+
+    def mailbox_info(self, name: str) -> MailboxInfo:
+        """One mailbox of the same store."""
+        return self._store.mailbox_info(name)
+
+    def delete_mailbox(self, name: str) -> int:
+        """Delete a mailbox of the same store with its mail."""
+        return self._store.delete_mailbox(name)
+
+    def check_password(self, name: str, password: str | None) -> bool:
+        """Whether ``password`` opens mailbox ``name`` of the same store."""
+        return self._store.check_password(name, password)
+
+    def touch_mailbox(self, name: str) -> None:
+        """Count mailbox ``name`` as used now."""
+        self._store.touch_mailbox(name)
+
+    def expire_mailboxes(self) -> list[str]:
+        """Delete the mailboxes of the same store whose TTL has run out."""
+        return self._store.expire_mailboxes()
+
+    def add_mailbox_listener(self, listener: MailboxListener) -> None:
+        """Hear of new messages in every mailbox of the same store."""
+        self._store.add_mailbox_listener(listener)
+
+    # -- inside ------------------------------------------------------------------------------
+
+    def _conditions(self, query: str) -> tuple[list[str], list[object]]:
+        """The WHERE conditions of a search, refusing a query that would match everything."""
+        terms = parse_query(readable(query))
+        if not terms:
+            raise SearchError("a search query is needed")
+        return where_clause(self.name, terms)
+
+    def _page(self, terms: list[Term], start: int, limit: int, after: str | None) -> Page:
+        start = max(0, int(start))
+        limit = max(1, min(int(limit), defaults.MAX_PAGE_SIZE))
+        with self._read() as conn:
+            return reads.page(conn, self._store.matches, self.name, terms, start, limit, after)
+
+    @contextmanager
+    def _read(self, *, indexed: bool = True) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise StoreError("the mail store is closed")
+        with self._store.snapshot(indexed=indexed) as conn:
+            yield conn
+
+    def _write(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        if self._closed:
+            raise StoreError("the mail store is closed")
+        return self._store.call_writer(operation)
