@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from link_target import PAGES, Site, serve_site
+from manual_clock import ManualClock
 
 from mail_sandbox.endpoints import Endpoint
 from mail_sandbox.server import CaptureServer, LoopThread
@@ -19,9 +21,16 @@ from mail_sandbox.web import WebSettings, create_web_app
 
 
 @pytest.fixture
-def store() -> Iterator[MessageStore]:
-    """A fresh throwaway store, closed after the test."""
-    store = open_store(":memory:", max_messages=0)
+def clock() -> ManualClock:
+    """The clock of the test's ``store``, when the test asks for both."""
+    return ManualClock()
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest) -> Iterator[MessageStore]:
+    """A fresh throwaway store, closed after the test; on the test's ``clock`` if it has one."""
+    clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else time.time
+    store = open_store(":memory:", max_messages=0, clock=clock)
     yield store
     store.close()
 

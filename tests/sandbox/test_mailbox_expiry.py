@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import smtplib
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -13,35 +12,7 @@ import pytest
 
 from mail_sandbox.endpoints import Endpoint
 from mail_sandbox.server import CaptureServer, LoopThread
-from mail_sandbox.store import MessageStore, StoreError, open_store
-
-
-class Clock:
-    """Seconds since the epoch that move only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(clock: Clock) -> Iterator[MessageStore]:
-    store = open_store(":memory:", max_messages=0, clock=clock)
-    yield store
-    store.close()
+from mail_sandbox.store import MessageStore, StoreError
 
 
 @pytest.fixture

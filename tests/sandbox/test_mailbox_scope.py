@@ -15,8 +15,7 @@ from datetime import datetime
 
 import httpx
 import pytest
-
-from mail_sandbox.store import MessageStore, open_store
+from manual_clock import ManualClock
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(64)).decode()
 
@@ -249,36 +248,13 @@ def test_the_unscoped_event_stream_tells_of_default_mail_only(api: httpx.Client)
     assert first_event(api, "/api/events", deliver) == {"IDs": [sent["default"]]}
 
 
-class Clock:
-    """Seconds since the epoch, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(clock: Clock) -> Iterator[MessageStore]:
-    """Overrides the conftest store: one whose TTLs run on the test's clock."""
-    store = open_store(":memory:", max_messages=0, clock=clock)
-    yield store
-    store.close()
-
-
-def test_using_a_mailbox_puts_its_expiry_off(api: httpx.Client, store, clock: Clock) -> None:
+def test_using_a_mailbox_puts_its_expiry_off(api: httpx.Client, store, clock: ManualClock) -> None:
     store.create_mailbox("brief", ttl=60)
     store.create_mailbox("idle", ttl=60)
-    clock.now += 50
+    clock.advance(50)
 
     assert api.get("/m/brief/api/v1/messages").status_code == 200
-    clock.now += 50
+    clock.advance(50)
 
     assert store.expire_mailboxes() == ["idle"]
     expires = api.get("/api/v1/mailboxes/brief").json()["Expires"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol, TypeVar
 
 from mail_sandbox import defaults
 from mail_sandbox.store.contract import (
@@ -29,20 +29,46 @@ from mail_sandbox.store.contract import (
 )
 from mail_sandbox.store.search import Term, parse_query
 from mail_sandbox.store.sqlite import changes, reads
-from mail_sandbox.store.sqlite.pages import mailbox_counts
+from mail_sandbox.store.sqlite.pages import MatchCache, mailbox_counts
 from mail_sandbox.store.sqlite.query import where_clause
 from mail_sandbox.store.sqlite.values import possible_ids, readable
 
-if TYPE_CHECKING:
-    from mail_sandbox.store.sqlite.store import SQLiteStore
-
 _T = TypeVar("_T")
+
+
+class SharedStore(Protocol):
+    """What a mailbox needs of the store it belongs to (``SQLiteStore``): the mailbox
+    operations of the contract, and the files, writer and index they all share."""
+
+    path: str
+    matches: MatchCache
+
+    def add_to(
+        self, mailbox: str, raw: bytes, envelope_from: str, envelope_to: Sequence[str]
+    ) -> Future[str]: ...
+    def count_deleted(self, mailbox: str, count: int) -> int: ...
+    def deleted_in(self, mailbox: str) -> int: ...
+    def file_size(self) -> int: ...
+    def flush(self) -> None: ...
+    def snapshot(self, *, indexed: bool = True) -> AbstractContextManager[sqlite3.Connection]: ...
+    def call_writer(self, operation: Callable[[sqlite3.Connection], _T]) -> _T: ...
+    def mailbox(self, name: str) -> MessageStore: ...
+    def create_mailbox(
+        self, name: str, *, password: str | None = None, ttl: int | None = None
+    ) -> MailboxInfo: ...
+    def mailboxes(self) -> list[MailboxInfo]: ...
+    def mailbox_info(self, name: str) -> MailboxInfo: ...
+    def delete_mailbox(self, name: str) -> int: ...
+    def check_password(self, name: str, password: str | None) -> bool: ...
+    def touch_mailbox(self, name: str) -> None: ...
+    def expire_mailboxes(self) -> list[str]: ...
+    def add_mailbox_listener(self, listener: MailboxListener) -> None: ...
 
 
 class SQLiteMailbox(MessageStore):
     """The mailbox ``name`` of ``store``; ``SQLiteStore.mailbox`` makes them."""
 
-    def __init__(self, store: SQLiteStore, name: str) -> None:
+    def __init__(self, store: SharedStore, name: str) -> None:
         self._store = store
         self.name = name
         self._closed = False
