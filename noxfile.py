@@ -25,11 +25,18 @@ def ensure_browser(session: nox.Session) -> None:
     session.run("python", "tools/browser.py", "--ensure")
 
 
+def ensure_postgres(session: nox.Session) -> None:
+    """Find PostgreSQL for the shared-store tests (installing Debian's package as root), or
+    fail with one clear line."""
+    session.run("python", "tools/postgres_cluster.py", "--ensure")
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Every test: unit, integration and the browser end-to-end tests."""
     install_project(session)
     ensure_browser(session)
+    ensure_postgres(session)
     session.run("pytest", *session.posargs)
     if not session.posargs:
         # The whole suite also means the capture server still installs and works alone.

@@ -18,6 +18,7 @@ from mail_sandbox.endpoints import Endpoint, parse_endpoint
 from mail_sandbox.server import CaptureServer, ListenError, new_event_loop
 from mail_sandbox.smtp import SMTPSettings
 from mail_sandbox.store import StoreError, open_store
+from mail_sandbox.store.location import is_database_url, shown
 from mail_sandbox.tls import self_signed_context
 from mail_sandbox.web import Credentials, WebSettings
 from mail_sandbox.web.hosts import parse_allowed_host
@@ -25,6 +26,7 @@ from mail_sandbox.web.hosts import parse_allowed_host
 log = logging.getLogger("mail_sandbox")
 
 UI_AUTH_ENV = "MAIL_SANDBOX_UI_AUTH"
+DB_ENV = "MAIL_SANDBOX_DB"
 #: Where the SMTP flags' defaults come from.
 _SMTP_DEFAULTS = SMTPSettings()
 
@@ -128,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--db",
         default=None,
         metavar="PATH",
-        help=f"SQLite file for the mail, or :memory: (default {default_db_path()})",
+        help="SQLite file for the mail, :memory:, or a postgresql://USER:PASS@HOST:PORT/DB URL "
+        f"that several servers share (also ${DB_ENV}; default {default_db_path()})",
     )
     parser.add_argument(
         "--max-messages",
@@ -217,9 +220,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 async def serve(args: argparse.Namespace) -> int:
     """Run until SIGINT or SIGTERM; returns the exit status."""
-    db = args.db or str(default_db_path())
+    db = args.db or os.environ.get(DB_ENV) or str(default_db_path())
     try:
-        if db != ":memory:":
+        if db != ":memory:" and not is_database_url(db):
             Path(db).parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         print(f"mail-sandbox: cannot create the folder for {db}: {exc.strerror}", file=sys.stderr)
@@ -266,7 +269,7 @@ async def serve(args: argparse.Namespace) -> int:
         print(f"mail-sandbox: SMTP on {server.smtp} (STARTTLS; {auth})", flush=True)
         login = " (sign in with the --ui-auth user name and password)" if args.ui_auth else ""
         print(f"mail-sandbox: inbox on {server.url}{login}", flush=True)
-        print(f"mail-sandbox: mail kept in {db}", flush=True)
+        print(f"mail-sandbox: mail kept in {shown(db)}", flush=True)
         if args.enable_chaos:
             chaos_url = f"{server.url}/api/v1/chaos"
             print(
@@ -299,5 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # aiosmtpd logs every SMTP command at INFO and nags about its own deprecations at WARNING;
     # a user watching this terminal wants our lines and real errors only.
     logging.getLogger("mail.log").setLevel(logging.ERROR)
+    # psycopg's pool warns at every attempt to reach a PostgreSQL store that is away; the
+    # store says once that it is away, and once that it is back.
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         return runner.run(serve(args))

@@ -12,12 +12,13 @@ import hmac
 import re
 import secrets
 
-from mail_sandbox.defaults import DEFAULT_MAILBOX
+from mail_sandbox.defaults import DEFAULT_MAILBOX, MAX_MAILBOX_TTL_SECONDS
 
 __all__ = [
     "DEFAULT_MAILBOX",
     "MAX_NAME_LENGTH",
     "check_name",
+    "check_ttl",
     "hash_password",
     "is_mailbox_name",
     "password_matches",
@@ -44,6 +45,18 @@ def check_name(name: object) -> str:
         )
     assert isinstance(name, str)
     return name
+
+
+def check_ttl(ttl: object) -> int | None:
+    """``ttl`` when it is a mailbox TTL (None, or whole seconds from 1 to ten years), else
+    ``ValueError`` saying what one is."""
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_MAILBOX_TTL_SECONDS:
+        raise ValueError(
+            f"a TTL is a whole number of seconds from 1 to {MAX_MAILBOX_TTL_SECONDS}, not {ttl!r}"
+        )
+    return ttl
 
 
 def hash_password(password: str) -> str:

@@ -1,4 +1,5 @@
-"""Where captured messages are kept: the store interface and its SQLite implementation."""
+"""Where captured messages are kept: the store interface and its SQLite and PostgreSQL
+implementations."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from mail_sandbox.store.contract import (
     Summary,
     TagExistsError,
 )
+from mail_sandbox.store.location import is_database_url
+from mail_sandbox.store.postgres import PostgresStore
 from mail_sandbox.store.sqlite import SQLiteStore
 
 __all__ = [
@@ -33,6 +36,7 @@ __all__ = [
     "NoSuchMessageError",
     "NoSuchTagError",
     "Page",
+    "PostgresStore",
     "SQLiteStore",
     "SearchError",
     "StoreError",
@@ -51,10 +55,12 @@ def open_store(
     clock: Callable[[], float] = time.time,
 ) -> MessageStore:
     """Open (or create) the mail store at ``path`` on its default mailbox; ``":memory:"`` is a
-    throwaway one.
+    throwaway one, and a ``postgresql://`` (or ``postgres://``) URL a PostgreSQL database.
 
     ``max_messages`` keeps only the newest N messages of each mailbox (0 = no limit);
     ``clock`` (seconds since the epoch) dates new mail and runs mailbox TTLs. Raises
-    ``StoreError`` when the file cannot be opened as a mail store.
+    ``StoreError`` when the file (or database) cannot be opened as a mail store.
     """
+    if is_database_url(path):
+        return PostgresStore(path, max_messages=max_messages, clock=clock)
     return SQLiteStore(path, max_messages=max_messages, clock=clock)

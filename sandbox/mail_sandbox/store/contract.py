@@ -10,7 +10,7 @@ import abc
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -149,6 +149,34 @@ class MailboxInfo:
     expires: datetime | None
     ttl: int | None
     has_password: bool
+
+    @classmethod
+    def from_times(
+        cls,
+        name: str,
+        *,
+        messages: int,
+        unread: int,
+        created_ms: int,
+        used_ms: int,
+        ttl: int | None,
+        has_password: bool,
+    ) -> MailboxInfo:
+        """The mailbox from what a store keeps: times in ms since the epoch, the last use
+        among them (which the expiry counts from)."""
+        return cls(
+            name=name,
+            messages=messages,
+            unread=unread,
+            created=_utc(created_ms),
+            expires=None if ttl is None else _utc(used_ms + ttl * 1000),
+            ttl=ttl,
+            has_password=has_password,
+        )
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 NewMessagesListener = Callable[[list[str]], None]

@@ -25,6 +25,7 @@ from contract_mail import add, add_many, message
 from search_sample import Sample, fill
 
 from mail_sandbox.store import MessageStore, StoreError, open_store
+from tools.postgres_cluster import Cluster, start_cluster
 
 #: The mailbox the "in a mailbox" runs test, and its neighbour, whose last message is read and
 #: tagged and the others neither (a store keeping fewer keeps the newest).
@@ -55,6 +56,34 @@ class Opening:
         return self.backend.name + ("" if self.mailbox is None else "-mailbox")
 
 
+class LazyCluster:
+    """The session's PostgreSQL cluster, started on first use, and a database for each place
+    (a test's private folder): a store opened again at the same place finds the same mail."""
+
+    def __init__(self) -> None:
+        self._cluster: Cluster | None = None
+        self._databases: dict[Path, str] = {}
+
+    def url_for(self, place: Path) -> str:
+        if self._cluster is None:
+            self._cluster = start_cluster()
+        if place not in self._databases:
+            self._databases[place] = self._cluster.new_database()
+        return self._databases[place]
+
+    def forget(self, place: Path) -> None:
+        url = self._databases.pop(place, None)
+        if url is not None and self._cluster is not None:
+            self._cluster.drop_database(url)
+
+    def stop(self) -> None:
+        if self._cluster is not None:
+            self._cluster.stop()
+            self._cluster = None
+
+
+POSTGRES = LazyCluster()
+
 BACKENDS = [
     Backend(
         "sqlite-file",
@@ -69,6 +98,13 @@ BACKENDS = [
             ":memory:", max_messages=max_messages, clock=clock
         ),
         persists=False,
+    ),
+    Backend(
+        "postgres",
+        lambda place, max_messages, clock: open_store(
+            POSTGRES.url_for(place), max_messages=max_messages, clock=clock
+        ),
+        persists=True,
     ),
 ]
 
@@ -117,6 +153,7 @@ class Stores:
             for root, store in self.opened:
                 store.close()
                 root.close()
+            POSTGRES.forget(self.place)
 
     def _mailbox_of(self, root: MessageStore, max_messages: int) -> MessageStore:
         names = {info.name for info in root.mailboxes()}
@@ -148,6 +185,13 @@ class Stores:
             assert (page.total, page.unread) == (len(kept), len(kept) - 1)
             assert box.all_tags() == ["theirs"]
             assert box.summary(ids[-1]).tags == ["theirs"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_cluster() -> Iterator[None]:
+    """Stops the PostgreSQL cluster, if a test started it, when the session ends."""
+    yield
+    POSTGRES.stop()
 
 
 @pytest.fixture(scope="session", params=OPENINGS, ids=lambda opening: opening.name)

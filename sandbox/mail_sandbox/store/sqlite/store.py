@@ -21,13 +21,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from mail_sandbox import defaults
 from mail_sandbox.mailboxes import (
     DEFAULT_MAILBOX,
     check_name,
+    check_ttl,
     hash_password,
     is_mailbox_name,
     password_matches,
@@ -220,15 +220,7 @@ class SQLiteStore(SQLiteMailbox):
     ) -> MailboxInfo:
         """Create an empty mailbox (see ``MessageStore.create_mailbox``)."""
         check_name(name)
-        if ttl is not None and (
-            isinstance(ttl, bool)
-            or not isinstance(ttl, int)
-            or not 1 <= ttl <= defaults.MAX_MAILBOX_TTL_SECONDS
-        ):
-            raise ValueError(
-                "a TTL is a whole number of seconds from 1 to "
-                f"{defaults.MAX_MAILBOX_TTL_SECONDS}, not {ttl!r}"
-            )
+        check_ttl(ttl)
         kept = None if password is None else hash_password(password)
         now = self._now_ms()
         made = self.call_writer(
@@ -405,17 +397,12 @@ class SQLiteStore(SQLiteMailbox):
 
 
 def _info(row: mailbox_table.MailboxRow) -> MailboxInfo:
-    expires = None if row.ttl is None else _when(row.used + row.ttl * 1000)
-    return MailboxInfo(
-        name=row.name,
+    return MailboxInfo.from_times(
+        row.name,
         messages=row.messages,
         unread=row.unread,
-        created=_when(row.created),
-        expires=expires,
+        created_ms=row.created,
+        used_ms=row.used,
         ttl=row.ttl,
         has_password=row.password is not None,
     )
-
-
-def _when(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)

@@ -9,10 +9,8 @@ here too, in the order they were asked for, each in a transaction over both file
 
 from __future__ import annotations
 
-import base64
 import logging
 import queue
-import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -21,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mail_sandbox.store.contract import StoreError
+from mail_sandbox.store.ids import new_message_ids
 from mail_sandbox.store.sqlite.errors import describe, other_error, rollback, store_error
 from mail_sandbox.store.sqlite.freshness import IndexFreshness
 from mail_sandbox.store.sqlite.schema import bump_generation, newest_id
@@ -178,7 +177,7 @@ class Writer:
         if not adds:
             return
         # One read of the system's random source for the whole burst, off the event loop.
-        for job, uid in zip(adds, _new_uids(len(adds)), strict=True):
+        for job, uid in zip(adds, new_message_ids(len(adds)), strict=True):
             job.uid = uid
         conn = self._conn
         try:
@@ -326,15 +325,6 @@ def _fail_unanswered(jobs: Sequence[_Add | _Call | _Stop], error: StoreError) ->
         future = getattr(job, "future", None)
         if future is not None and not future.done():
             future.set_exception(error)
-
-
-def _new_uids(count: int) -> list[str]:
-    """``count`` new message IDs: 22 URL-safe characters (128 random bits) each."""
-    data = secrets.token_bytes(16 * count)
-    return [
-        base64.urlsafe_b64encode(data[start : start + 16]).rstrip(b"=").decode()
-        for start in range(0, len(data), 16)
-    ]
 
 
 def insert_incoming(conn: sqlite3.Connection, adds: list[_Add]) -> int:
