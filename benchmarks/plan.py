@@ -42,6 +42,14 @@ class Plan:
     visible_rate: float = 100.0
     reset_requests: int = 50
     slow_smtp_delay: float = 2.0
+    #: The PostgreSQL part: K=20 and K=1 loads (smaller than the SQLite ones, since the server
+    #: there is slower and every round runs it twice: one process, then two), their time limit,
+    #: and how many messages the list/search probes find stored, filled within the fill's limit.
+    pg_k20_total: int = 4_000
+    pg_k1_total: int = 2_000
+    pg_load_time_limit: float = 6.0
+    pg_stored: int = 100_000
+    pg_fill_time_limit: float = 110.0
 
     @classmethod
     def full(cls) -> Plan:
@@ -90,4 +98,9 @@ class Plan:
             fill_time_limit=8.0,
             index_wait=8.0,
             mailboxes=100,
+            pg_k20_total=800,
+            pg_k1_total=400,
+            pg_load_time_limit=3.0,
+            pg_stored=5_000,
+            pg_fill_time_limit=15.0,
         )

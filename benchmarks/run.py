@@ -23,6 +23,7 @@ from benchmarks.ingest import measure_ingest
 from benchmarks.long_run import measure_long_run
 from benchmarks.mailboxes import measure_mailboxes
 from benchmarks.plan import Plan
+from benchmarks.postgres import measure_postgres
 from benchmarks.processes import ROOT
 from benchmarks.report import Row, format_table, write_json
 from benchmarks.reset_request import measure_reset_request
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only",
-        choices=("ingest", "long", "reset", "mailboxes"),
+        choices=("ingest", "long", "reset", "mailboxes", "postgres"),
         action="append",
         help="run only these parts (repeatable); default all",
     )
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a target is a finding, reported in the table, not an error)."""
     args = build_parser().parse_args(argv)
     plan = choose_plan(args)
-    parts = args.only or ["ingest", "long", "reset", "mailboxes"]
+    parts = args.only or ["ingest", "long", "reset", "mailboxes", "postgres"]
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="mail-sandbox-bench-") as workdir:
         session = Session(plan, Path(workdir))
@@ -90,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "long": measure_long_run,
             "reset": measure_reset_request,
             "mailboxes": measure_mailboxes,
+            "postgres": measure_postgres,
         }
         for part in parts:
             with session.step(part):

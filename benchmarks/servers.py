@@ -18,13 +18,14 @@ SMTP_SINK = "/usr/sbin/smtp-sink"
 
 @dataclass(frozen=True)
 class RunningServer:
-    """A started server: its SMTP port, its process, and (ours) its inbox URL and store file."""
+    """A started server: its SMTP port, its process, and (ours) its inbox URL and store (a file,
+    or a ``postgresql://`` URL)."""
 
     name: str
     smtp_port: int
     process: ServerProcess
     http_url: str | None = None
-    db: Path | None = None
+    db: Path | str | None = None
     host: str = HOST
 
 
@@ -66,9 +67,11 @@ def smtp_sink(workdir: Path) -> Iterator[RunningServer]:
 
 
 @contextmanager
-def capture_server(workdir: Path, name: str, *, db: Path | None = None) -> Iterator[RunningServer]:
-    """Our ``mail-sandbox`` over a fresh SQLite file (or the store file ``db``), keeping every
-    message."""
+def capture_server(
+    workdir: Path, name: str, *, db: Path | str | None = None
+) -> Iterator[RunningServer]:
+    """Our ``mail-sandbox`` over a fresh SQLite file (or ``db``: a store file, or the URL of a
+    PostgreSQL database), keeping every message."""
     db = db or workdir / f"{name}.sqlite3"
     argv = python(
         "-m", "mail_sandbox", "--smtp", f"{HOST}:0", "--http", f"{HOST}:0",

@@ -21,13 +21,18 @@ def clean_tag(name: str) -> str:
 def unique_tags(names: Iterable[str]) -> list[str]:
     """``names`` cleaned, in order, without empty ones or case-insensitive duplicates (the
     first spelling wins)."""
+    return distinct_tags(tag for tag in map(clean_tag, names) if tag)
+
+
+def distinct_tags(names: Iterable[str]) -> list[str]:
+    """``names`` as they are, in order, without case-insensitive duplicates (the first
+    spelling wins): a tag is one tag whatever its case."""
     tags: list[str] = []
     seen: set[str] = set()
     for name in names:
-        tag = clean_tag(name)
-        if tag and tag.lower() not in seen:
-            seen.add(tag.lower())
-            tags.append(tag)
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            tags.append(name)
     return tags
 
 

@@ -18,6 +18,23 @@ from mail_sandbox.smtp import SMTPSettings
 from mail_sandbox.store import MessageStore, open_store
 from mail_sandbox.tls import self_signed_context
 from mail_sandbox.web import WebSettings, create_web_app
+from tools.postgres_cluster import Cluster, start_cluster
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster for the module's tests (some stop and start it)."""
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(cluster: Cluster) -> Iterator[str]:
+    """The URL of an empty PostgreSQL database of the test's own."""
+    url = cluster.new_database()
+    yield url
+    cluster.drop_database(url)
 
 
 @pytest.fixture

@@ -8,30 +8,20 @@ import smtplib
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from process_output import start_mail_sandbox
 
-from tools.postgres_cluster import Cluster, start_cluster
+from tools.postgres_cluster import Cluster
 
 MESSAGE = b"From: app@example.com\r\nTo: ann@example.com\r\nSubject: %s\r\n\r\nhello\r\n"
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    cluster = start_cluster()
-    yield cluster
-    cluster.stop()
-
-
 @pytest.fixture
-def database(cluster: Cluster) -> Iterator[str]:
+def database(postgres_url: str) -> str:
     """A fresh database's URL, with a password in it (the cluster trusts loopback anyway)."""
-    url = cluster.new_database()
-    yield url.replace("postgres@", "postgres:s3cret@", 1)
-    cluster.drop_database(url)
+    return postgres_url.replace("postgres@", "postgres:s3cret@", 1)
 
 
 def subjects(url: str, path: str = "/api/v1/messages") -> list[str]:

@@ -9,23 +9,9 @@ import psycopg
 import pytest
 
 from mail_sandbox.store.postgres.notices import NoticeListener, announce
-from tools.postgres_cluster import Cluster, start_cluster
+from tools.postgres_cluster import Cluster
 
 WITHIN = 30.0
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    cluster = start_cluster()
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture
-def url(cluster: Cluster) -> Iterator[str]:
-    url = cluster.new_database()
-    yield url
-    cluster.drop_database(url)
 
 
 class Heard:
@@ -42,10 +28,10 @@ class Heard:
 
 
 @pytest.fixture
-def listening(url: str) -> Iterator[dict[str, Heard]]:
+def listening(postgres_url: str) -> Iterator[dict[str, Heard]]:
     """Listeners of two processes, "a" and "b"."""
     heard = {"a": Heard(), "b": Heard()}
-    listeners = [NoticeListener(url, origin, heard[origin]) for origin in heard]
+    listeners = [NoticeListener(postgres_url, origin, heard[origin]) for origin in heard]
     for listener in listeners:
         listener.start()
     yield heard
@@ -53,10 +39,12 @@ def listening(url: str) -> Iterator[dict[str, Heard]]:
         listener.stop()
 
 
-def test_another_process_hears_what_one_announces_and_the_announcer_does_not(url, listening):
-    with psycopg.connect(url) as conn:
+def test_another_process_hears_what_one_announces_and_the_announcer_does_not(
+    postgres_url, listening
+):
+    with psycopg.connect(postgres_url) as conn:
         announce(conn, "a", "default", ["id-1", "id-2"])
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(postgres_url) as conn:
         announce(conn, "b", "ci-4711", ["id-3"])
     assert listening["b"].next() == ("default", ["id-1", "id-2"])
     assert listening["a"].next() == ("ci-4711", ["id-3"])
@@ -64,8 +52,8 @@ def test_another_process_hears_what_one_announces_and_the_announcer_does_not(url
     assert listening["b"].notices.empty()
 
 
-def test_a_notice_is_heard_only_once_its_transaction_commits(url, listening):
-    with psycopg.connect(url) as slow, psycopg.connect(url) as quick:
+def test_a_notice_is_heard_only_once_its_transaction_commits(postgres_url, listening):
+    with psycopg.connect(postgres_url) as slow, psycopg.connect(postgres_url) as quick:
         announce(slow, "a", "default", ["committed-second"])
         announce(quick, "a", "default", ["committed-first"])
         quick.commit()
@@ -74,9 +62,9 @@ def test_a_notice_is_heard_only_once_its_transaction_commits(url, listening):
     assert listening["b"].next() == ("default", ["committed-second"])
 
 
-def test_a_burst_too_big_for_one_notice_is_heard_whole(url, listening):
+def test_a_burst_too_big_for_one_notice_is_heard_whole(postgres_url, listening):
     ids = [f"{n:022d}" for n in range(1000)]
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(postgres_url) as conn:
         announce(conn, "a", "default", ids)
     heard: list[str] = []
     while len(heard) < len(ids):
@@ -86,11 +74,11 @@ def test_a_burst_too_big_for_one_notice_is_heard_whole(url, listening):
     assert heard == ids
 
 
-def test_listening_resumes_after_the_database_comes_back(cluster: Cluster, url, listening):
+def test_listening_resumes_after_the_database_comes_back(cluster: Cluster, postgres_url, listening):
     cluster.pg_ctl("stop", "-m", "fast")
     cluster.pg_ctl("start")
     # The listener connects again on its own; keep announcing until it has.
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
         for attempt in range(int(WITHIN / 0.2)):
             announce(conn, "a", "default", [f"after-{attempt}"])
             try:

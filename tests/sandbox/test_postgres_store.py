@@ -7,7 +7,6 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -17,7 +16,6 @@ from mail_sandbox.store import MessageStore, PostgresStore, StoreError, open_sto
 from mail_sandbox.store.postgres.database import AWAY_WAIT_SECONDS, POOL_SIZE, WAIT_SECONDS
 from mail_sandbox.store.postgres.schema import SCHEMA_VERSION
 from mail_sandbox.store.postgres.writer import BATCH
-from tools.postgres_cluster import Cluster, start_cluster
 
 WITHIN = 30.0
 
@@ -30,30 +28,15 @@ def add(store: MessageStore, subject: str) -> str:
     return store.add(message(subject), "a@example.com", ["b@example.com"]).result(timeout=WITHIN)
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    cluster = start_cluster()
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture
-def url(cluster: Cluster) -> Iterator[str]:
-    """An empty database of its own for each test."""
-    url = cluster.new_database()
-    yield url
-    cluster.drop_database(url)
-
-
-def test_open_store_opens_postgresql_for_a_database_url(url):
-    with open_store(url) as store:
+def test_open_store_opens_postgresql_for_a_database_url(postgres_url):
+    with open_store(postgres_url) as store:
         assert isinstance(store, PostgresStore)
         message_id = add(store, "hello")
-        assert store.info().location == url
+        assert store.info().location == postgres_url
         assert store.summary(message_id).subject == "hello"
 
 
-def test_stores_opening_an_empty_database_at_once_make_the_schema_once(url):
+def test_stores_opening_an_empty_database_at_once_make_the_schema_once(postgres_url):
     opened: list[MessageStore] = []
     failures: list[BaseException] = []
     barrier = threading.Barrier(6, timeout=WITHIN)
@@ -61,7 +44,7 @@ def test_stores_opening_an_empty_database_at_once_make_the_schema_once(url):
     def open_one() -> None:
         barrier.wait()
         try:
-            opened.append(open_store(url))
+            opened.append(open_store(postgres_url))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             failures.append(exc)
 
@@ -78,7 +61,7 @@ def test_stores_opening_an_empty_database_at_once_make_the_schema_once(url):
         for store in opened:
             assert [s.id for s in store.list().messages] == ids[::-1]
             assert [info.name for info in store.mailboxes()] == ["default"]
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(postgres_url) as conn:
             rows = conn.execute("SELECT version FROM mail_sandbox_schema").fetchall()
         assert rows == [(SCHEMA_VERSION,)]
     finally:
@@ -86,17 +69,17 @@ def test_stores_opening_an_empty_database_at_once_make_the_schema_once(url):
             store.close()
 
 
-def test_a_schema_newer_than_this_version_is_refused(url):
-    with open_store(url) as store:
+def test_a_schema_newer_than_this_version_is_refused(postgres_url):
+    with open_store(postgres_url) as store:
         add(store, "kept")
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(postgres_url) as conn:
         conn.execute("UPDATE mail_sandbox_schema SET version = %s", (SCHEMA_VERSION + 1,))
 
     with pytest.raises(
         StoreError, match=f"newer version of mail-sandbox.*schema {SCHEMA_VERSION + 1}"
     ):
-        open_store(url)
-    with psycopg.connect(url) as conn:
+        open_store(postgres_url)
+    with psycopg.connect(postgres_url) as conn:
         count = conn.execute("SELECT count(*) FROM mail_sandbox_messages").fetchone()
     assert count == (1,)
 
@@ -110,15 +93,17 @@ def test_an_unreachable_database_is_a_store_error_when_opening():
         open_store(f"postgresql://postgres:secret@127.0.0.1:{port}/mail")
 
 
-def test_the_password_of_the_url_is_not_shown(cluster, url):
-    with_password = url.replace("postgres@", "postgres:hunter2@")
+def test_the_password_of_the_url_is_not_shown(cluster, postgres_url):
+    with_password = postgres_url.replace("postgres@", "postgres:hunter2@")
     with open_store(with_password) as store:
         assert "hunter2" not in store.info().location
         assert "hunter2" not in repr(store)
 
 
-def test_calls_fail_while_the_database_is_away_and_work_once_it_is_back(cluster, url, caplog):
-    store = open_store(url)
+def test_calls_fail_while_the_database_is_away_and_work_once_it_is_back(
+    cluster, postgres_url, caplog
+):
+    store = open_store(postgres_url)
     try:
         kept = add(store, "before")
         cluster.pg_ctl("stop", "-m", "fast")
@@ -162,3 +147,23 @@ def test_the_documented_limits_are_the_ones_in_force():
     assert f"a pool of up to {POOL_SIZE} connections" in text
     assert f"after at most {WAIT_SECONDS:g} seconds" in text
     assert f"({AWAY_WAIT_SECONDS:g} second while the database is known to be away)" in text
+
+
+def test_a_message_given_up_before_its_commit_is_skipped_and_the_rest_stored(postgres_url):
+    with open_store(postgres_url) as store, psycopg.connect(postgres_url) as locker:
+        store.mailboxes()  # the schema is made
+        # Holding the default mailbox's row keeps the writer's next commit waiting.
+        locker.execute("SELECT 1 FROM mail_sandbox_mailboxes WHERE name = 'default' FOR UPDATE")
+        first = store.add(message("first"), "a@example.com", ["b@example.com"])
+        deadline = time.monotonic() + WITHIN
+        with psycopg.connect(postgres_url, autocommit=True) as watcher:
+            while not watcher.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            ).fetchone():
+                assert time.monotonic() < deadline, "the writer never waited for the lock"
+        given_up = store.add(message("given up"), "a@example.com", ["b@example.com"])
+        assert given_up.cancel()
+        locker.rollback()
+        first_id = first.result(timeout=WITHIN)
+        after = add(store, "after")
+        assert [s.id for s in store.list().messages] == [after, first_id]

@@ -81,7 +81,9 @@ class Database:
         self._pool.close()
 
     def _failed(self, exc: psycopg.Error) -> None:
-        if not isinstance(exc, psycopg.OperationalError):
+        # A deadlock or serialization failure (SQLSTATE class 40) is an OperationalError too,
+        # from a database that answered.
+        if not isinstance(exc, psycopg.OperationalError) or (exc.sqlstate or "").startswith("40"):
             logger.error("mail store %s: %s", self.location, _reason(exc))
             return
         with self._lock:

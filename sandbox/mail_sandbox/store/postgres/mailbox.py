@@ -7,7 +7,6 @@ the connections and the writer, shared by all its mailboxes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol, TypeVar
 
@@ -15,10 +14,6 @@ import psycopg
 
 from mail_sandbox import defaults
 from mail_sandbox.store.contract import (
-    MailboxInfo,
-    MailboxListener,
-    MessageStore,
-    NewMessagesListener,
     NoSuchMessageError,
     NoSuchTagError,
     Page,
@@ -28,73 +23,37 @@ from mail_sandbox.store.contract import (
     Summary,
     TagExistsError,
 )
+from mail_sandbox.store.mailbox_view import MailboxHost, MailboxView
 from mail_sandbox.store.postgres import changes, reads
 from mail_sandbox.store.postgres.query import where_clause
 from mail_sandbox.store.postgres.values import storable
 from mail_sandbox.store.search import parse_query
 from mail_sandbox.store.sqlite.values import readable
+from mail_sandbox.tags import distinct_tags
 
 _T = TypeVar("_T")
 
 
-class SharedStore(Protocol):
+class SharedStore(MailboxHost, Protocol):
     """What a mailbox needs of the store it belongs to (``PostgresStore``)."""
 
     location: str
 
-    def add_to(
-        self, mailbox: str, raw: bytes, envelope_from: str, envelope_to: Sequence[str]
-    ) -> Future[str]: ...
-    def count_deleted(self, mailbox: str, count: int) -> int: ...
-    def deleted_in(self, mailbox: str) -> int: ...
     def database_size(self) -> int: ...
-    def flush(self) -> None: ...
     def transaction(
         self, *, read_only: bool = False
     ) -> AbstractContextManager[psycopg.Connection]: ...
-    def mailbox(self, name: str) -> MessageStore: ...
-    def create_mailbox(
-        self, name: str, *, password: str | None = None, ttl: int | None = None
-    ) -> MailboxInfo: ...
-    def mailboxes(self) -> list[MailboxInfo]: ...
-    def mailbox_info(self, name: str) -> MailboxInfo: ...
-    def delete_mailbox(self, name: str) -> int: ...
-    def check_password(self, name: str, password: str | None) -> bool: ...
-    def touch_mailbox(self, name: str) -> None: ...
-    def expire_mailboxes(self) -> list[str]: ...
-    def add_mailbox_listener(self, listener: MailboxListener) -> None: ...
 
 
-class PostgresMailbox(MessageStore):
+class PostgresMailbox(MailboxView):
     """The mailbox ``name`` of ``store``; ``PostgresStore.mailbox`` makes them."""
 
-    def __init__(self, store: SharedStore, name: str) -> None:
-        self._store = store
-        self.name = name
-        self._closed = False
+    _store: SharedStore
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} of {self._store.location}>"
 
     # -- writing -----------------------------------------------------------------------------
-
-    def add(self, raw: bytes, envelope_from: str, envelope_to: Sequence[str]) -> Future[str]:
-        """Queue a message; the future gets its ID once it is committed (see ``MessageStore``)."""
-        if self._closed:
-            future: Future[str] = Future()
-            future.set_exception(StoreError("the mail store is closed"))
-            return future
-        return self._store.add_to(self.name, raw, envelope_from, envelope_to)
-
-    def add_listener(self, listener: NewMessagesListener) -> None:
-        """Call ``listener(ids)`` after each commit of new messages of this mailbox."""
-        name = self.name
-
-        def mine(mailbox: str, ids: list[str]) -> None:
-            if mailbox == name:
-                listener(ids)
-
-        self._store.add_mailbox_listener(mine)
 
     def set_read(self, ids: Sequence[str] | None, read: bool) -> int:
         """Flag the given messages read or unread (all when ``ids`` is None)."""
@@ -119,10 +78,7 @@ class PostgresMailbox(MessageStore):
     def set_tags(self, ids: Sequence[str], tags: Sequence[str]) -> int:
         """Replace the tags of the given messages (see ``MessageStore.set_tags``)."""
         wanted = list(dict.fromkeys(ids))
-        names: list[str] = []
-        for tag in map(storable, tags):
-            if tag.lower() not in {name.lower() for name in names}:
-                names.append(tag)
+        names = distinct_tags(map(storable, tags))
         missing = self._write(lambda conn: changes.set_tags(conn, self.name, wanted, names))
         if missing:
             raise NoSuchMessageError(missing)
@@ -147,13 +103,6 @@ class PostgresMailbox(MessageStore):
         if not count:
             raise NoSuchTagError(f"tag not found: {name}")
         return count
-
-    def close(self) -> None:
-        """Wait until what was queued is committed, then end this object's use; the store and
-        its other mailboxes stay open."""
-        if not self._closed:
-            self._closed = True
-            self._store.flush()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -202,46 +151,6 @@ class PostgresMailbox(MessageStore):
             tags=tags,
             deleted=self._store.deleted_in(self.name),
         )
-
-    # -- mailboxes: the store's ------------------------------------------------------------
-
-    def mailbox(self, name: str) -> MessageStore:
-        """The mailbox ``name`` of the same store (see ``PostgresStore.mailbox``)."""
-        return self._store.mailbox(name)
-
-    def create_mailbox(
-        self, name: str, *, password: str | None = None, ttl: int | None = None
-    ) -> MailboxInfo:
-        """Create a mailbox in the same store (see ``PostgresStore.create_mailbox``)."""
-        return self._store.create_mailbox(name, password=password, ttl=ttl)
-
-    def mailboxes(self) -> list[MailboxInfo]:
-        """Every mailbox of the same store."""
-        return self._store.mailboxes()
-
-    def mailbox_info(self, name: str) -> MailboxInfo:
-        """One mailbox of the same store."""
-        return self._store.mailbox_info(name)
-
-    def delete_mailbox(self, name: str) -> int:
-        """Delete a mailbox of the same store with its mail."""
-        return self._store.delete_mailbox(name)
-
-    def check_password(self, name: str, password: str | None) -> bool:
-        """Whether ``password`` opens mailbox ``name`` of the same store."""
-        return self._store.check_password(name, password)
-
-    def touch_mailbox(self, name: str) -> None:
-        """Count mailbox ``name`` as used now."""
-        self._store.touch_mailbox(name)
-
-    def expire_mailboxes(self) -> list[str]:
-        """Delete the mailboxes of the same store whose TTL has run out."""
-        return self._store.expire_mailboxes()
-
-    def add_mailbox_listener(self, listener: MailboxListener) -> None:
-        """Hear of new messages in every mailbox of the same store."""
-        self._store.add_mailbox_listener(listener)
 
     # -- inside ------------------------------------------------------------------------------
 

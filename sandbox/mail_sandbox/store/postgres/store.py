@@ -8,10 +8,8 @@ each is a ``mailbox.PostgresMailbox``, and the store itself is the default one.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -26,8 +24,8 @@ from mail_sandbox.mailboxes import (
     check_ttl,
     hash_password,
     is_mailbox_name,
-    password_matches,
 )
+from mail_sandbox.store.books import MailboxBooks
 from mail_sandbox.store.contract import (
     MailboxExistsError,
     MailboxInfo,
@@ -70,23 +68,19 @@ class PostgresStore(PostgresMailbox):
         self.location = shown(url)
         self.max_messages = max_messages
         self._clock = clock
-        self._lock = threading.Lock()
-        self._listeners: list[MailboxListener] = []
-        self._deleted: dict[str, int] = {}  # by mailbox, since opening, for /api/v1/info
-        self._touched: dict[str, int] = {}  # by mailbox: when this process last recorded a use
-        self._passwords: dict[tuple[str, str, str], bool] = {}  # checks made, see check_password
+        self._books = MailboxBooks()
         self._database = Database(url, self.location, self._now_ms())
         origin = secrets.token_hex(8)
         self._writer = Writer(
             self._database,
             max_messages=max_messages,
             on_pruned=self.count_deleted,
-            on_committed=self._tell_listeners,
+            on_committed=self._books.tell,
             origin=origin,
         )
         # Other processes' mail reaches this one's listeners (wait, the live inbox) too.
         self._notices = NoticeListener(
-            url, origin, lambda mailbox, ids: self._tell_listeners({mailbox: ids})
+            url, origin, lambda mailbox, ids: self._books.tell({mailbox: ids})
         )
         self._notices.start()
 
@@ -111,15 +105,11 @@ class PostgresStore(PostgresMailbox):
 
     def count_deleted(self, mailbox: str, count: int) -> int:
         """Note ``count`` more messages of ``mailbox`` gone; returns ``count``."""
-        if count:
-            with self._lock:
-                self._deleted[mailbox] = self._deleted.get(mailbox, 0) + count
-        return count
+        return self._books.count_deleted(mailbox, count)
 
     def deleted_in(self, mailbox: str) -> int:
         """Messages of ``mailbox`` deleted since the store was opened, pruned ones included."""
-        with self._lock:
-            return self._deleted.get(mailbox, 0)
+        return self._books.deleted_in(mailbox)
 
     def database_size(self) -> int:
         """Bytes the store's tables take, indexes included."""
@@ -190,15 +180,13 @@ class PostgresStore(PostgresMailbox):
             count = mailbox_rows.delete(conn, name)
         if count is None:
             raise NoSuchMailboxError(name)
-        self._forget(name)
+        self._books.forget(name)
         return count
 
     def check_password(self, name: str, password: str | None) -> bool:
         """Whether ``password`` opens mailbox ``name`` (see ``MessageStore.check_password``).
 
-        A check that passed is remembered (by the stored hash, so a mailbox made again with
-        another password is checked anew): a client sends its password with every request,
-        and each scrypt costs tens of milliseconds.
+        A check that passed is remembered (see ``MailboxBooks.password_opens``).
         """
         row = self._find(name)
         if row is None:
@@ -207,25 +195,15 @@ class PostgresStore(PostgresMailbox):
             return True
         if password is None:
             return False
-        key = (name, row.password, hashlib.sha256(password.encode("utf-8", "replace")).hexdigest())
-        with self._lock:
-            if self._passwords.get(key):
-                return True
-        matches = password_matches(row.password, password)
-        if matches:
-            with self._lock:
-                self._passwords[key] = True
-        return matches
+        return self._books.password_opens(name, row.password, password)
 
     def touch_mailbox(self, name: str) -> None:
         """Count the mailbox as used now (written at most once a second per mailbox)."""
         if not is_mailbox_name(name):
             return
         now = self._now_ms()
-        with self._lock:
-            if now - self._touched.get(name, 0) < 1000:
-                return
-            self._touched[name] = now
+        if not self._books.touch_due(name, now):
+            return
         with self.transaction() as conn:
             mailbox_rows.touch(conn, name, now)
 
@@ -238,14 +216,13 @@ class PostgresStore(PostgresMailbox):
                 gone.append((name, mailbox_rows.delete(conn, name) or 0))
         for name, count in gone:
             logger.info("mail store: mailbox %s expired, %d messages deleted", name, count)
-            self._forget(name)
+            self._books.forget(name)
         return [name for name, _count in gone]
 
     def add_mailbox_listener(self, listener: MailboxListener) -> None:
         """Call ``listener(mailbox, ids)`` after each commit of new messages, from the writer
         thread: one that blocks holds up the next commit's notices (and the mail after it)."""
-        with self._lock:
-            self._listeners.append(listener)
+        self._books.add_listener(listener)
 
     # -- the store ---------------------------------------------------------------------------
 
@@ -267,21 +244,6 @@ class PostgresStore(PostgresMailbox):
         assert isinstance(name, str)
         with self.transaction(read_only=True) as conn:
             return mailbox_rows.find(conn, name)
-
-    def _forget(self, name: str) -> None:
-        with self._lock:
-            self._deleted.pop(name, None)
-            self._touched.pop(name, None)
-
-    def _tell_listeners(self, arrived: dict[str, list[str]]) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for mailbox, ids in arrived.items():
-            for listener in listeners:
-                try:
-                    listener(mailbox, ids)
-                except Exception:
-                    logger.exception("mail store: a new-message listener failed")
 
 
 def _info(row: mailbox_rows.MailboxRow) -> MailboxInfo:

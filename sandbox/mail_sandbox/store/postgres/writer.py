@@ -133,6 +133,11 @@ class Writer:
                     job.set_result(None)
 
     def _commit(self, adds: list[_Add]) -> None:
+        # A message whose sender stopped waiting (its future cancelled) is not stored; the
+        # others' futures can no longer be cancelled, so each gets its answer.
+        adds = [job for job in adds if job.future.set_running_or_notify_cancel()]
+        if not adds:
+            return
         parsed = [_parse(job) for job in adds]
         for job, uid in zip(adds, new_message_ids(len(adds)), strict=True):
             job.uid = uid
@@ -201,10 +206,14 @@ def _parse(job: _Add) -> ParsedMessage:
 
 def _missing_mailboxes(conn: psycopg.Connection, adds: list[_Add]) -> set[str]:
     """The mailboxes among ``adds``' that no longer exist (deleted since the message was
-    routed); the others are locked until the commit, so that none goes meanwhile."""
+    routed); the others are locked until the commit, so that none goes meanwhile.
+
+    The lock is the one the commit's ``used`` update needs anyway: writers of other processes
+    holding a shared lock each and then waiting to update the row would deadlock."""
     wanted = sorted({job.mailbox for job in adds})
     rows = conn.execute(
-        "SELECT name FROM mail_sandbox_mailboxes WHERE name = ANY(%s) ORDER BY name FOR SHARE",
+        "SELECT name FROM mail_sandbox_mailboxes WHERE name = ANY(%s) ORDER BY name "
+        "FOR NO KEY UPDATE",
         (wanted,),
     )
     return set(wanted) - {row[0] for row in rows}

@@ -13,10 +13,8 @@ and the store itself is the default one.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -30,8 +28,8 @@ from mail_sandbox.mailboxes import (
     check_ttl,
     hash_password,
     is_mailbox_name,
-    password_matches,
 )
+from mail_sandbox.store.books import MailboxBooks
 from mail_sandbox.store.contract import (
     MailboxExistsError,
     MailboxInfo,
@@ -87,11 +85,7 @@ class SQLiteStore(SQLiteMailbox):
         self.incoming_path = self._files.incoming_path
         self.max_messages = max_messages
         self._clock = clock
-        self._lock = threading.Lock()
-        self._listeners: list[MailboxListener] = []
-        self._deleted: dict[str, int] = {}  # by mailbox, since opening, for /api/v1/info
-        self._touched: dict[str, int] = {}  # by mailbox: when this process last recorded a use
-        self._passwords: dict[tuple[str, str, str], bool] = {}  # checks made, see check_password
+        self._books = MailboxBooks()
         self.matches = MatchCache()
         self._readers = Readers(self._files, busy_timeout_ms)
         try:
@@ -147,15 +141,11 @@ class SQLiteStore(SQLiteMailbox):
 
     def count_deleted(self, mailbox: str, count: int) -> int:
         """Note ``count`` more messages of ``mailbox`` gone; returns ``count``."""
-        if count:
-            with self._lock:
-                self._deleted[mailbox] = self._deleted.get(mailbox, 0) + count
-        return count
+        return self._books.count_deleted(mailbox, count)
 
     def deleted_in(self, mailbox: str) -> int:
         """Messages of ``mailbox`` deleted since the store was opened, pruned ones included."""
-        with self._lock:
-            return self._deleted.get(mailbox, 0)
+        return self._books.deleted_in(mailbox)
 
     def file_size(self) -> int:
         """Bytes the store takes on disk."""
@@ -254,17 +244,13 @@ class SQLiteStore(SQLiteMailbox):
         count = self.call_writer(lambda conn: mailbox_table.delete(conn, name))
         if count is None:
             raise NoSuchMailboxError(readable(name))
-        with self._lock:
-            self._deleted.pop(name, None)
-            self._touched.pop(name, None)
+        self._books.forget(name)
         return count
 
     def check_password(self, name: str, password: str | None) -> bool:
         """Whether ``password`` opens mailbox ``name`` (see ``MessageStore.check_password``).
 
-        A check that passed is remembered (by the stored hash, so a mailbox made again with
-        another password is checked anew): a client sends its password with every request,
-        and each scrypt costs tens of milliseconds.
+        A check that passed is remembered (see ``MailboxBooks.password_opens``).
         """
         row = self._find(name)
         if row is None:
@@ -273,23 +259,13 @@ class SQLiteStore(SQLiteMailbox):
             return True
         if password is None:
             return False
-        key = (name, row.password, hashlib.sha256(password.encode("utf-8", "replace")).hexdigest())
-        with self._lock:
-            if self._passwords.get(key):
-                return True
-        matches = password_matches(row.password, password)
-        if matches:
-            with self._lock:
-                self._passwords[key] = True
-        return matches
+        return self._books.password_opens(name, row.password, password)
 
     def touch_mailbox(self, name: str) -> None:
         """Count the mailbox as used now (written at most once a second per mailbox)."""
         now = self._now_ms()
-        with self._lock:
-            if now - self._touched.get(name, 0) < 1000:
-                return
-            self._touched[name] = now
+        if not self._books.touch_due(name, now):
+            return
         self.call_writer(lambda conn: mailbox_table.touch(conn, name, now), after_index=False)
 
     def expire_mailboxes(self) -> list[str]:
@@ -306,17 +282,14 @@ class SQLiteStore(SQLiteMailbox):
         gone = self.call_writer(expire)
         for name, count in gone:
             logger.info("mail store: mailbox %s expired, %d messages deleted", name, count)
-            with self._lock:
-                self._deleted.pop(name, None)
-                self._touched.pop(name, None)
+            self._books.forget(name)
         return [name for name, _count in gone]
 
     def add_mailbox_listener(self, listener: MailboxListener) -> None:
         """Call ``listener(mailbox, ids)`` once those messages are listed, from the thread that
         relays the indexer's progress: a listener that reads the store is answered without
         waiting for the index, and one that blocks holds up the next notice (not the mail)."""
-        with self._lock:
-            self._listeners.append(listener)
+        self._books.add_listener(listener)
 
     # -- the store ---------------------------------------------------------------------------
 
@@ -386,14 +359,7 @@ class SQLiteStore(SQLiteMailbox):
         arrived: dict[str, list[str]] = {}
         for uid, mailbox in zip(progress.ids, progress.mailboxes, strict=True):
             arrived.setdefault(mailbox, []).append(uid)
-        with self._lock:
-            listeners = list(self._listeners)
-        for mailbox, ids in arrived.items():
-            for listener in listeners:
-                try:
-                    listener(mailbox, ids)
-                except Exception:
-                    logger.exception("mail store: a new-message listener failed")
+        self._books.tell(arrived)
 
 
 def _info(row: mailbox_table.MailboxRow) -> MailboxInfo:
