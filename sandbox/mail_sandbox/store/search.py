@@ -21,10 +21,28 @@ from datetime import UTC, date, datetime
 
 from mail_sandbox.store.contract import SearchError
 
-#: Fields whose value is matched as a case-insensitive substring; ``text`` is a free word.
-TEXT_FIELDS = frozenset(
-    {"text", "to", "from", "cc", "bcc", "reply-to", "addressed", "subject", "message-id"}
-)
+#: The parts of a message each text field looks in (a substring of any of them, ignoring
+#: case); ``text`` is a free word. Every backend maps these part names to its own columns.
+ADDRESS_PARTS = ("from", "to", "cc", "bcc", "reply_to")
+INDEXED_PARTS: dict[str, tuple[str, ...]] = {
+    "text": ("subject", *ADDRESS_PARTS, "message_id", "tags", "body"),
+    "to": ("to",),
+    "from": ("from",),
+    "cc": ("cc",),
+    "bcc": ("bcc",),
+    "reply-to": ("reply_to",),
+    "addressed": ADDRESS_PARTS,
+    "subject": ("subject",),
+    "message-id": ("message_id",),
+}
+#: The same for a word shorter than ``MIN_INDEXED_LENGTH``, which no index can look up and is
+#: found by scanning: the summary's parts only, the snippet standing in for the body.
+SCANNED_PARTS: dict[str, tuple[str, ...]] = {
+    **INDEXED_PARTS,
+    "text": ("subject", *ADDRESS_PARTS, "message_id", "snippet"),
+}
+#: Fields whose value is matched as a case-insensitive substring.
+TEXT_FIELDS = frozenset(INDEXED_PARTS)
 FLAG_VALUES = {
     "is": frozenset({"read", "unread", "tagged"}),
     "has": frozenset({"attachment", "inline"}),

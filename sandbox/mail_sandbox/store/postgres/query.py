@@ -13,34 +13,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from mail_sandbox.store.search import MIN_INDEXED_LENGTH, Term
+from mail_sandbox.store.search import INDEXED_PARTS, MIN_INDEXED_LENGTH, SCANNED_PARTS, Term
 from mail_sandbox.store.sqlite.query import like_pattern
 
-_ADDRESS_TEXT = ("m.from_text", "m.to_text", "m.cc_text", "m.bcc_text", "m.reply_to_text")
-_TAG_LIKE = "EXISTS (SELECT 1 FROM mail_sandbox_tags t WHERE t.message = m.id AND t.name ILIKE %s)"
-# Columns of the searchable text per field; the free word also finds the tags.
-_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "text": ("m.subject", *_ADDRESS_TEXT, "m.message_id", "m.body"),
-    "to": ("m.to_text",),
-    "from": ("m.from_text",),
-    "cc": ("m.cc_text",),
-    "bcc": ("m.bcc_text",),
-    "reply-to": ("m.reply_to_text",),
-    "addressed": _ADDRESS_TEXT,
-    "subject": ("m.subject",),
-    "message-id": ("m.message_id",),
+# Each part of a message (``search.INDEXED_PARTS``) as a test of its searchable text against
+# one ILIKE pattern, and as its summary column, which short words scan.
+_INDEXED_TEST = {
+    "subject": "m.subject ILIKE %s",
+    "from": "m.from_text ILIKE %s",
+    "to": "m.to_text ILIKE %s",
+    "cc": "m.cc_text ILIKE %s",
+    "bcc": "m.bcc_text ILIKE %s",
+    "reply_to": "m.reply_to_text ILIKE %s",
+    "message_id": "m.message_id ILIKE %s",
+    "tags": "EXISTS (SELECT 1 FROM mail_sandbox_tags t WHERE t.message = m.id AND t.name ILIKE %s)",
+    "body": "m.body ILIKE %s",
 }
-_ADDRESS_SUMMARY = ("m.sender", "m.to_", "m.cc", "m.bcc", "m.reply_to")
-_SHORT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "text": ("m.subject", *_ADDRESS_SUMMARY, "m.message_id", "m.snippet"),
-    "to": ("m.to_",),
-    "from": ("m.sender",),
-    "cc": ("m.cc",),
-    "bcc": ("m.bcc",),
-    "reply-to": ("m.reply_to",),
-    "addressed": _ADDRESS_SUMMARY,
-    "subject": ("m.subject",),
-    "message-id": ("m.message_id",),
+_SCANNED_TEST = {
+    "subject": "m.subject ILIKE %s",
+    "from": "m.sender ILIKE %s",
+    "to": "m.to_ ILIKE %s",
+    "cc": "m.cc ILIKE %s",
+    "bcc": "m.bcc ILIKE %s",
+    "reply_to": "m.reply_to ILIKE %s",
+    "message_id": "m.message_id ILIKE %s",
+    "snippet": "m.snippet ILIKE %s",
 }
 _HAS_TAG = "EXISTS (SELECT 1 FROM mail_sandbox_tags t WHERE t.message = m.id)"
 _FLAGS = {
@@ -76,7 +73,7 @@ def where_clause(
 
 
 def _condition(term: Term) -> tuple[str, list[object]]:
-    if term.field in _TEXT_COLUMNS:
+    if term.field in INDEXED_PARTS:
         return _text_condition(term)
     if term.field == "tag":
         return (
@@ -96,13 +93,8 @@ def _condition(term: Term) -> tuple[str, list[object]]:
 
 def _text_condition(term: Term) -> tuple[str, list[object]]:
     value = str(term.value)
-    pattern = like_pattern(value)
     if len(value) < MIN_INDEXED_LENGTH:
-        columns = _SHORT_COLUMNS[term.field]
-        tests = [f"{column} ILIKE %s" for column in columns]
+        tests = [_SCANNED_TEST[part] for part in SCANNED_PARTS[term.field]]
     else:
-        columns = _TEXT_COLUMNS[term.field]
-        tests = [f"{column} ILIKE %s" for column in columns]
-        if term.field == "text":
-            tests.append(_TAG_LIKE)
-    return "(" + " OR ".join(tests) + ")", [pattern] * len(tests)
+        tests = [_INDEXED_TEST[part] for part in INDEXED_PARTS[term.field]]
+    return "(" + " OR ".join(tests) + ")", [like_pattern(value)] * len(tests)

@@ -11,34 +11,39 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from mail_sandbox.store.search import MIN_INDEXED_LENGTH, Term
+from mail_sandbox.store.search import INDEXED_PARTS, MIN_INDEXED_LENGTH, SCANNED_PARTS, Term
 from mail_sandbox.store.sqlite.schema import SEARCH_COLUMNS
 from mail_sandbox.store.sqlite.values import fold
 
-_ADDRESS_FTS = ("from_", "to_", "cc", "bcc", "reply_to")
-_FTS_COLUMNS: dict[str, tuple[str, ...]] = {
-    "text": (),  # every column
-    "to": ("to_",),
-    "from": ("from_",),
-    "cc": ("cc",),
-    "bcc": ("bcc",),
-    "reply-to": ("reply_to",),
-    "addressed": _ADDRESS_FTS,
-    "subject": ("subject",),
-    "message-id": ("message_id",),
+# Each part of a message (``search.INDEXED_PARTS``) as the full-text index's column and as the
+# summary's, which short words scan.
+_INDEX_COLUMN = {
+    "subject": "subject",
+    "from": "from_",
+    "to": "to_",
+    "cc": "cc",
+    "bcc": "bcc",
+    "reply_to": "reply_to",
+    "message_id": "message_id",
+    "tags": "tags",
+    "body": "body",
 }
-_ADDRESS_SUMMARY = ("m.sender", "m.to_", "m.cc", "m.bcc", "m.reply_to")
+_SUMMARY_COLUMN = {
+    "subject": "m.subject",
+    "from": "m.sender",
+    "to": "m.to_",
+    "cc": "m.cc",
+    "bcc": "m.bcc",
+    "reply_to": "m.reply_to",
+    "message_id": "m.message_id",
+    "snippet": "m.snippet",
+}
+_FTS_COLUMNS = {
+    field: tuple(_INDEX_COLUMN[part] for part in parts) for field, parts in INDEXED_PARTS.items()
+}
 # Summary columns searched for words too short for the trigram index (see _short_term).
-_LIKE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "text": ("m.subject", *_ADDRESS_SUMMARY, "m.message_id", "m.snippet"),
-    "to": ("m.to_",),
-    "from": ("m.sender",),
-    "cc": ("m.cc",),
-    "bcc": ("m.bcc",),
-    "reply-to": ("m.reply_to",),
-    "addressed": _ADDRESS_SUMMARY,
-    "subject": ("m.subject",),
-    "message-id": ("m.message_id",),
+_LIKE_COLUMNS = {
+    field: tuple(_SUMMARY_COLUMN[part] for part in parts) for field, parts in SCANNED_PARTS.items()
 }
 _MATCHING = "(SELECT rowid FROM search WHERE search MATCH ?)"
 _MATCHING_ABOVE = "(SELECT rowid FROM search WHERE search MATCH ? AND rowid > ?)"
@@ -131,15 +136,15 @@ def fts_expression(field: str, value: str) -> str:
     """An FTS5 query matching ``value`` as a substring in the columns of ``field``."""
     phrase = '"' + value.replace('"', '""') + '"'
     columns = _FTS_COLUMNS[field]
-    if not columns:
-        return phrase
+    if set(columns) == set(SEARCH_COLUMNS):
+        return phrase  # no column filter: the index's every column
     return "{" + " ".join(columns) + "}: " + phrase
 
 
 def _scanned(term: Term) -> tuple[str, list[object]]:
     """A substring test of the term's columns of the indexed text (``search s``), folded to
     one case as the trigram index folds it."""
-    columns = _FTS_COLUMNS[term.field] or SEARCH_COLUMNS
+    columns = _FTS_COLUMNS[term.field]
     needle = fold(str(term.value))
     condition = " OR ".join(f"instr(fold(s.{column}), ?) > 0" for column in columns)
     return f"({condition})", [needle] * len(columns)
