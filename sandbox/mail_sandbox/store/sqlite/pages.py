@@ -217,7 +217,10 @@ def _from_where(where: Where, columns: str) -> tuple[str, list[object]]:
     if where.match is None:
         return f"SELECT {columns} FROM messages m WHERE 1 {conditions}", where.params  # noqa: S608
     sql = (
-        f"SELECT {columns} FROM search s JOIN messages m ON m.id = s.rowid "  # noqa: S608
+        # CROSS JOIN keeps the index's matches first: driven by the (mailbox, id) index
+        # instead, SQLite would ask the full-text index about each of the mailbox's messages
+        # in turn (3.6 s instead of 13 ms for a search matching 10,000).
+        f"SELECT {columns} FROM search s CROSS JOIN messages m ON m.id = s.rowid "  # noqa: S608
         f"WHERE s.search MATCH ? {conditions}"
     )
     if where.above is None:
