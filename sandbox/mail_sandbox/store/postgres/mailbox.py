@@ -24,7 +24,8 @@ from mail_sandbox.store.contract import (
     TagExistsError,
 )
 from mail_sandbox.store.mailbox_view import MailboxHost, MailboxView
-from mail_sandbox.store.postgres import changes, reads
+from mail_sandbox.store.match_cache import MatchCache
+from mail_sandbox.store.postgres import changes, mailbox_rows, reads
 from mail_sandbox.store.postgres.query import where_clause
 from mail_sandbox.store.postgres.values import storable
 from mail_sandbox.store.search import parse_query
@@ -38,6 +39,7 @@ class SharedStore(MailboxHost, Protocol):
     """What a mailbox needs of the store it belongs to (``PostgresStore``)."""
 
     location: str
+    matches: MatchCache
 
     def database_size(self) -> int: ...
     def transaction(
@@ -130,7 +132,7 @@ class PostgresMailbox(MailboxView):
 
     def counts(self) -> tuple[int, int]:
         """``(total, unread)`` for the whole mailbox."""
-        return self._read(lambda conn: reads.counts(conn, self.name))
+        return self._read(lambda conn: reads.counts(conn, self._store.matches, self.name))
 
     def all_tags(self) -> list[str]:
         """Every tag in use in this mailbox, sorted case-insensitively."""
@@ -140,7 +142,9 @@ class PostgresMailbox(MailboxView):
         """Where the mail is kept, the size of the store's tables, counts, tags, deletions."""
 
         def read(conn: psycopg.Connection) -> tuple[tuple[int, int], dict[str, int]]:
-            return reads.counts(conn, self.name), reads.tag_counts(conn, self.name)
+            return reads.counts(conn, self._store.matches, self.name), reads.tag_counts(
+                conn, self.name
+            )
 
         (total, unread), tags = self._read(read)
         return StoreInfo(
@@ -165,7 +169,11 @@ class PostgresMailbox(MailboxView):
         terms = parse_query(readable(query)) if query else []
         start = max(0, int(start))
         limit = max(1, min(int(limit), defaults.MAX_PAGE_SIZE))
-        return self._read(lambda conn: reads.page(conn, self.name, terms, start, limit, after))
+        return self._read(
+            lambda conn: reads.page(
+                conn, self._store.matches, self.name, terms, start, limit, after
+            )
+        )
 
     def _read(self, operation: Callable[[psycopg.Connection], _T]) -> _T:
         with self._use(read_only=True) as conn:
@@ -173,6 +181,9 @@ class PostgresMailbox(MailboxView):
 
     def _write(self, operation: Callable[[psycopg.Connection], _T]) -> _T:
         with self._use() as conn:
+            # First, as the writer does: both take the mailbox's row lock before any message's,
+            # so that neither waits for the other holding one the other wants.
+            mailbox_rows.changed(conn, [self.name])
             return operation(conn)
 
     @contextmanager

@@ -3,6 +3,7 @@ and last use (ms since the epoch, as the TTL counts)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -74,6 +75,16 @@ def touch(conn: psycopg.Connection, name: str, now_ms: int) -> None:
     conn.execute(
         "UPDATE mail_sandbox_mailboxes SET used = greatest(used, %s) WHERE name = %s",
         (now_ms, name),
+    )
+
+
+def changed(conn: psycopg.Connection, names: Sequence[str]) -> None:
+    """Note a change to the messages of mailboxes ``names`` other than new mail (a read flag,
+    a tag, a deletion), in the caller's transaction: counts remembered of them are stale."""
+    conn.execute(
+        "UPDATE mail_sandbox_mailboxes SET generation = nextval('mail_sandbox_generation') "
+        "WHERE name = ANY(%s)",
+        (list(names),),
     )
 
 

@@ -12,6 +12,8 @@ from typing import Any
 import psycopg
 
 from mail_sandbox.store.contract import Page, Summary
+from mail_sandbox.store.match_cache import MatchCache
+from mail_sandbox.store.postgres.matches import mailbox_state, matching
 from mail_sandbox.store.postgres.query import where_clause
 from mail_sandbox.store.postgres.rows import SUMMARY_COLUMNS, summary_of
 from mail_sandbox.store.postgres.values import possible_ids
@@ -19,11 +21,11 @@ from mail_sandbox.store.search import Term
 
 # PostgreSQL's integers are 64-bit; a client's absurd offset is past the end either way.
 _MAX_OFFSET = 2**63 - 1
-_COUNT = "SELECT count(*), count(*) FILTER (WHERE NOT m.read) FROM mail_sandbox_messages m WHERE "
 
 
 def page(
     conn: psycopg.Connection,
+    cache: MatchCache,
     mailbox: str,
     terms: list[Term],
     start: int,
@@ -31,30 +33,55 @@ def page(
     after: str | None,
 ) -> Page:
     """One page of what ``terms`` match (all: no terms), newest first; ``after`` keeps
-    messages stored after that ID (``KeyError`` if there is no such message)."""
+    messages stored after that ID (``KeyError`` if there is no such message). The counts are
+    ``cache``'s where it has them (see ``matches``)."""
     floor = None
     if after is not None:
         floor = find_id(conn, mailbox, after)
         if floor is None:
             raise KeyError(after)
-    total, unread = counts(conn, mailbox)
-    where, params = where_clause(mailbox, terms, above=floor)
-    matched, matched_unread = total, unread
+    state = mailbox_state(conn, mailbox)
+    everything = matching(conn, cache, mailbox, (), None, state)
+    found = everything
     if terms or floor is not None:
-        matched, matched_unread = conn.execute(_COUNT + where, params).fetchone()  # type: ignore[misc]
-    rows = conn.execute(
-        f"SELECT {SUMMARY_COLUMNS} FROM mail_sandbox_messages m WHERE {where} "  # noqa: S608
-        "ORDER BY m.id DESC LIMIT %s OFFSET %s",
-        [*params, limit, min(start, _MAX_OFFSET)],
-    ).fetchall()
-    return Page(total, unread, matched, matched_unread, start, summaries(conn, rows))
+        found = matching(conn, cache, mailbox, terms, floor, state)
+    if found.ids is not None:
+        rows = _rows_by_id(conn, list(found.ids[start : start + limit]))
+    else:
+        where, params = where_clause(mailbox, terms, above=floor)
+        rows = conn.execute(
+            f"SELECT {SUMMARY_COLUMNS} FROM mail_sandbox_messages m WHERE {where} "  # noqa: S608
+            "ORDER BY m.id DESC LIMIT %s OFFSET %s",
+            [*params, limit, min(start, _MAX_OFFSET)],
+        ).fetchall()
+    return Page(
+        everything.count,
+        everything.unread,
+        found.count,
+        found.unread,
+        start,
+        summaries(conn, rows),
+    )
 
 
-def counts(conn: psycopg.Connection, mailbox: str) -> tuple[int, int]:
+def _rows_by_id(conn: psycopg.Connection, ids: list[int]) -> list[tuple[Any, ...]]:
+    """The rows of messages ``ids``, in that order."""
+    if not ids:
+        return []
+    found = {
+        row[0]: row
+        for row in conn.execute(
+            f"SELECT {SUMMARY_COLUMNS} FROM mail_sandbox_messages m WHERE m.id = ANY(%s)",  # noqa: S608
+            (ids,),
+        )
+    }
+    return [found[rowid] for rowid in ids if rowid in found]
+
+
+def counts(conn: psycopg.Connection, cache: MatchCache, mailbox: str) -> tuple[int, int]:
     """``(total, unread)`` of the whole mailbox."""
-    row = conn.execute(_COUNT + "m.mailbox = %s", (mailbox,)).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1])
+    everything = matching(conn, cache, mailbox, (), None, mailbox_state(conn, mailbox))
+    return everything.count, everything.unread
 
 
 def summary(conn: psycopg.Connection, mailbox: str, uid: str) -> Summary | None:

@@ -13,7 +13,7 @@ import psycopg
 from mail_sandbox.defaults import DEFAULT_MAILBOX
 from mail_sandbox.store.contract import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: The advisory lock of migrations: "mailsand" as a 64-bit integer, unlikely to be anyone's.
 MIGRATION_LOCK = int.from_bytes(b"mailsand", "big")
 #: The tables holding mail, whose sizes ``info`` adds up.
@@ -100,6 +100,16 @@ _VERSION_1 = (
     "CREATE INDEX mail_sandbox_tags_name ON mail_sandbox_tags (mailbox, lower(name))",
 )
 
+# ``generation`` changes (to a value never given out before, from one sequence) in the
+# transaction of every change to a mailbox's messages other than new mail: read flags, tags,
+# deletions, pruning. Counts remembered along with it stay right for as long as it stands
+# (``matches``); a mailbox deleted and made again starts at a new value, never an old one.
+_VERSION_2 = (
+    "CREATE SEQUENCE mail_sandbox_generation",
+    "ALTER TABLE mail_sandbox_mailboxes ADD COLUMN generation bigint NOT NULL "
+    "DEFAULT nextval('mail_sandbox_generation')",
+)
+
 
 def migrate(conn: psycopg.Connection, created_ms: int) -> None:
     """Bring the database on ``conn`` to ``SCHEMA_VERSION``; ``StoreError`` if it is newer.
@@ -125,5 +135,8 @@ def migrate(conn: psycopg.Connection, created_ms: int) -> None:
                 "INSERT INTO mail_sandbox_mailboxes (name, created, used) VALUES (%s, %s, %s)",
                 (DEFAULT_MAILBOX, created_ms, created_ms),
             )
+        if version < 2:
+            for statement in _VERSION_2:
+                conn.execute(statement)
         conn.execute("DELETE FROM mail_sandbox_schema")
         conn.execute("INSERT INTO mail_sandbox_schema (version) VALUES (%s)", (SCHEMA_VERSION,))

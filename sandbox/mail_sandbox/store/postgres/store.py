@@ -34,6 +34,7 @@ from mail_sandbox.store.contract import (
     StoreError,
 )
 from mail_sandbox.store.location import shown
+from mail_sandbox.store.match_cache import MatchCache
 from mail_sandbox.store.postgres import mailbox_rows
 from mail_sandbox.store.postgres.database import Database
 from mail_sandbox.store.postgres.mailbox import PostgresMailbox
@@ -69,6 +70,7 @@ class PostgresStore(PostgresMailbox):
         self.max_messages = max_messages
         self._clock = clock
         self._books = MailboxBooks()
+        self.matches = MatchCache()
         self._database = Database(url, self.location, self._now_ms())
         origin = secrets.token_hex(8)
         self._writer = Writer(

@@ -22,6 +22,7 @@ import psycopg
 from mail_sandbox.store.contract import StoreError
 from mail_sandbox.store.ids import new_message_ids
 from mail_sandbox.store.parse import ParsedMessage, summarize
+from mail_sandbox.store.postgres import mailbox_rows
 from mail_sandbox.store.postgres.database import Database
 from mail_sandbox.store.postgres.notices import announce
 from mail_sandbox.store.postgres.reads import spelled_as_in_use
@@ -186,6 +187,7 @@ class Writer:
             ).rowcount
             if count:
                 pruned[mailbox] = count
+                mailbox_rows.changed(conn, [mailbox])
         return pruned
 
 

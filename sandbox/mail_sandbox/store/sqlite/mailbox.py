@@ -23,9 +23,10 @@ from mail_sandbox.store.contract import (
     TagExistsError,
 )
 from mail_sandbox.store.mailbox_view import MailboxHost, MailboxView
+from mail_sandbox.store.match_cache import MatchCache
 from mail_sandbox.store.search import Term, parse_query
 from mail_sandbox.store.sqlite import changes, reads
-from mail_sandbox.store.sqlite.pages import MatchCache, mailbox_counts
+from mail_sandbox.store.sqlite.pages import mailbox_counts
 from mail_sandbox.store.sqlite.query import where_clause
 from mail_sandbox.store.sqlite.values import possible_ids, readable
 from mail_sandbox.tags import distinct_tags

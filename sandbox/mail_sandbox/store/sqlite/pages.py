@@ -15,67 +15,21 @@ counted afresh. New messages need no such care, because the indexer adds them in
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from mail_sandbox.store.match_cache import KEPT_IDS, MatchCache, Matches
 from mail_sandbox.store.search import Term
 from mail_sandbox.store.sqlite.query import Where, where_parts
 
-#: Most ids of matches a query keeps; a query matching more finds its page by the index's
-#: own order instead (fast, since the newest matches are then close at hand).
-KEPT_IDS = 1000
 #: A search of a mailbox of at most this many messages, holding at most one id in
 #: ``SCAN_SPARSENESS`` of the store's, scans the mailbox instead of asking the index.
 SCAN_MOST = 1000
 SCAN_SPARSENESS = 8
-#: Queries remembered, least recently used forgotten first.
-KEPT_QUERIES = 64
 # SQLite's integers are 64-bit; a client's absurd offset is past the end either way.
 _MAX_OFFSET = 2**63 - 1
 
 _STATE = "SELECT (SELECT generation FROM changes), (SELECT coalesce(max(id), 0) FROM messages)"
-
-
-@dataclass(frozen=True, slots=True)
-class Matches:
-    """What a query matched up to id ``upto`` when the mailbox was at ``generation``.
-
-    ``ids`` (newest first) holds every match when there are at most ``KEPT_IDS``, else None.
-    """
-
-    generation: int
-    upto: int
-    count: int
-    unread: int
-    ids: tuple[int, ...] | None
-
-
-class MatchCache:
-    """The remembered ``Matches`` of recent queries; safe to share between threads."""
-
-    def __init__(self, size: int = KEPT_QUERIES) -> None:
-        self._size = size
-        self._entries: OrderedDict[Any, Matches] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Matches | None:
-        """The remembered matches of ``key``, or None."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: Any, matches: Matches) -> None:
-        """Remember ``matches`` for ``key``."""
-        with self._lock:
-            self._entries[key] = matches
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
 
 
 def scan_pays(conn: sqlite3.Connection, mailbox_total: int) -> bool:
@@ -122,9 +76,7 @@ def matching(
     is new since the last time. ``scan``: see ``query.where_parts``."""
     generation, newest = state
     key = (mailbox, tuple(terms), floor)
-    known = cache.get(key)
-    if known is not None and (known.generation != generation or known.upto > newest):
-        known = None
+    known = cache.known(key, generation, newest)
     if known is not None and known.upto == newest:
         return known
     above = floor if known is None else max(floor or 0, known.upto)
@@ -135,16 +87,7 @@ def matching(
     else:
         count, unread = _count(conn, mailbox, terms, above, scan)
     new_ids = tuple(rowid for rowid, _read in ids) if complete else None
-    if known is None:
-        found = Matches(generation, newest, count, unread, new_ids)
-    else:
-        kept = None
-        if new_ids is not None and known.ids is not None:
-            kept = new_ids + known.ids
-            kept = kept if len(kept) <= KEPT_IDS else None
-        found = Matches(generation, newest, known.count + count, known.unread + unread, kept)
-    cache.put(key, found)
-    return found
+    return cache.grow(key, known, state, (count, unread, new_ids))
 
 
 def page_rows(

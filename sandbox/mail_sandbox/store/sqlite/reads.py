@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mail_sandbox.store.contract import Address, Page, Summary
+from mail_sandbox.store.match_cache import MatchCache
 from mail_sandbox.store.search import Term
 from mail_sandbox.store.sqlite.pages import (
-    MatchCache,
     mailbox_state,
     matching,
     page_rows,

@@ -37,6 +37,7 @@ from mail_sandbox.store.contract import (
     NoSuchMailboxError,
     StoreError,
 )
+from mail_sandbox.store.match_cache import MatchCache
 from mail_sandbox.store.sqlite import mailbox_table
 from mail_sandbox.store.sqlite.connections import Readers, open_writer
 from mail_sandbox.store.sqlite.files import THROWAWAY, StoreFiles
@@ -44,7 +45,6 @@ from mail_sandbox.store.sqlite.freshness import IndexFreshness, index_marks
 from mail_sandbox.store.sqlite.indexer import Indexer
 from mail_sandbox.store.sqlite.mail_index import IndexerSettings, Progress
 from mail_sandbox.store.sqlite.mailbox import SQLiteMailbox
-from mail_sandbox.store.sqlite.pages import MatchCache
 from mail_sandbox.store.sqlite.values import readable
 from mail_sandbox.store.sqlite.writer import Writer
 
