@@ -13,17 +13,22 @@ With ``--mailboxes M`` the N messages are spread over M new mailboxes (``mailbox
 message ``seq`` of mailbox ``i`` being ``i * N / M + seq``, so a store holding just mailbox
 ``I`` (``--only-mailbox I``) holds exactly the same mail in it as the store holding them all.
 
-It prints one JSON line: how many messages it added and in how many seconds.
+It prints one JSON line: how many messages it added and in how many seconds. The benchmark's
+parts run it with ``fill_in_child`` (or ``fill_command`` and ``fill_result``, for several at
+once).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from benchmarks.emails import ResetEmails
+from benchmarks.processes import ROOT, child_env, python
 from mail_sandbox.store import open_store
 
 #: Messages handed to the store before waiting for them: the store commits such a burst at once.
@@ -97,6 +102,34 @@ def _settle(futures: list) -> int:
     done = len(futures)
     futures.clear()
     return done
+
+
+def fill_command(flags: Sequence[str], *, time_limit: float) -> list[str]:
+    """The argv of a fill with ``flags`` (``--db``, ``--count``...) stopping at ``time_limit``
+    seconds; run it from ``ROOT`` with ``child_env()``."""
+    return python("-m", "benchmarks.fill_store", *flags, "--time-limit", f"{time_limit:g}")
+
+
+def fill_result(stdout: str) -> dict[str, Any]:
+    """What a fill printed: ``added`` and ``seconds``."""
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def fill_in_child(flags: Sequence[str], *, time_limit: float) -> dict[str, Any]:
+    """Fill in a process of its own (see ``fill_command``) and wait for it: what it printed.
+    ``RuntimeError`` with the end of its standard error when it fails."""
+    done = subprocess.run(  # noqa: S603 - our own module, with arguments we made
+        fill_command(flags, time_limit=time_limit),
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=time_limit + 120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"fill_store exited with status {done.returncode}: {done.stderr[-500:]}")
+    return fill_result(done.stdout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

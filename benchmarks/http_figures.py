@@ -8,12 +8,13 @@ import json
 import os
 import signal
 import subprocess
+from collections.abc import Sequence
 from typing import Any
 
 from benchmarks import probes, servers
 from benchmarks.emails import recipient
 from benchmarks.loadgen import percentile
-from benchmarks.processes import ROOT, python
+from benchmarks.processes import ROOT, child_env, python
 from benchmarks.report import Row, at_most
 from benchmarks.session import MS, Session, arun
 
@@ -56,16 +57,9 @@ def api_rows(
                     url, path, queries, count=plan.api_requests, time_limit=plan.probe_seconds
                 )
             )
-            rows.append(
-                Row(
-                    f"{kind}, {when}: p95",
-                    percentile(latencies, 95) * MS,
-                    "ms",
-                    target=at_most(20.0),
-                    detail=f"p50 {percentile(latencies, 50) * MS:.1f} ms, n={len(latencies)}",
-                )
-            )
-            session.say(f"{rows[-1].figure}: {rows[-1].value:.1f} ms ({rows[-1].detail})")
+            figure = f"{kind}, {when}"
+            detail = f"n={len(latencies)}"
+            rows.append(p95_row(session, figure, latencies, at_most_ms=20.0, detail=detail))
     finally:
         if background is not None:
             ingest = _finish_background(background)
@@ -85,9 +79,8 @@ def _background_load(session: Session, server: servers.RunningServer) -> subproc
         "--time-limit", f"{seconds:g}", "--domain", "ingest.bench.example",
         "--first-seq", "5000000000", "--json",
     )  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
+        argv, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, text=True, start_new_session=True
     )
     assert server.http_url is not None
     try:
@@ -124,22 +117,38 @@ def visibility_rows(session: Session, server: servers.RunningServer) -> list[Row
             server.http_url,
             rate=plan.visible_rate,
             count=plan.visible_count,
-            time_limit=plan.visible_count / plan.visible_rate * 1.5 + 2,
+            time_limit=plan.visible_time_limit,
             domain="visible.bench.example",
         )
     )
+    detail = f"{seen.sent} msgs at {plan.visible_rate:g} msg/s"
     rows = []
     for label, values in (("in GET /api/v1/messages", seen.listed), ("wait returns", seen.waited)):
-        rows.append(
-            Row(
-                f"visible latency, 250 -> {label}: p95",
-                percentile(values, 95) * MS,
-                "ms",
-                target=at_most(20.0),
-                detail=f"p50 {percentile(values, 50) * MS:.1f} ms, max "
-                f"{max(values, default=float('nan')) * MS:.1f} ms, {seen.sent} msgs at "
-                f"{plan.visible_rate:g} msg/s",
-            )
-        )
-        session.say(f"{rows[-1].figure}: {rows[-1].value:.1f} ms ({rows[-1].detail})")
+        figure = f"visible latency, 250 -> {label}"
+        rows.append(p95_row(session, figure, values, at_most_ms=20.0, detail=detail, with_max=True))
     return rows
+
+
+def p95_row(
+    session: Session,
+    figure: str,
+    seconds: Sequence[float],
+    *,
+    at_most_ms: float,
+    detail: str,
+    with_max: bool = False,
+) -> Row:
+    """The row "``figure``: p95" of latencies in ``seconds``, held to ``at_most_ms``, its detail
+    the p50 (and the maximum) before ``detail``; said as soon as it is made."""
+    measured = f"p50 {percentile(seconds, 50) * MS:.1f} ms"
+    if with_max:
+        measured += f", max {max(seconds, default=float('nan')) * MS:.1f} ms"
+    row = Row(
+        f"{figure}: p95",
+        percentile(seconds, 95) * MS,
+        "ms",
+        target=at_most(at_most_ms),
+        detail=f"{measured}, {detail}",
+    )
+    session.say(f"{row.figure}: {row.value:.1f} ms ({row.detail})")
+    return row

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
 
 from benchmarks import loadgen, probes, servers
+from benchmarks.fill_store import fill_command, fill_result
 from benchmarks.http_figures import api_rows, visibility_rows
 from benchmarks.loadgen import LoadResult, LoadSpec
-from benchmarks.processes import ROOT, python
+from benchmarks.processes import ROOT, child_env
 from benchmarks.report import Row, at_least, at_most
 from benchmarks.session import Session, arun, brief, load
 
@@ -98,14 +98,15 @@ def _top_up(session: Session, db: Path, count: int, first_seq: int, domain: str)
     limit = session.plan.fill_time_limit
     workers = max(1, min(2, os.cpu_count() or 1))
     shares = [count // workers + (1 if i < count % workers else 0) for i in range(workers)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     processes: list[subprocess.Popen[str]] = []
     try:
         start = first_seq
         for share in shares:
-            argv = python(
-                "-m", "benchmarks.fill_store", "--db", str(db), "--count", str(share),
-                "--first-seq", str(start), "--domain", domain, "--time-limit", f"{limit:g}",
+            argv = fill_command(
+                ["--db", str(db), "--count", str(share), "--first-seq", str(start),
+                 "--domain", domain],
+                time_limit=limit,
             )  # fmt: skip
             processes.append(
                 subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
@@ -116,7 +117,7 @@ def _top_up(session: Session, db: Path, count: int, first_seq: int, domain: str)
             out, _ = process.communicate(timeout=limit + 60)
             if process.returncode != 0:
                 raise RuntimeError(f"fill_store exited with status {process.returncode}")
-            added += int(json.loads(out.strip().splitlines()[-1])["added"])
+            added += int(fill_result(out)["added"])
     finally:
         for process in processes:
             if process.poll() is None:

@@ -8,16 +8,12 @@ with the same pages, and the ratio shows what the other 999 mailboxes cost.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
 from benchmarks import probes, servers
 from benchmarks.emails import recipient
-from benchmarks.fill_store import mailbox_name
+from benchmarks.fill_store import fill_in_child, mailbox_name
 from benchmarks.loadgen import percentile
-from benchmarks.processes import ROOT, python
 from benchmarks.report import Row, at_most_floor
 from benchmarks.session import MS, Session, arun
 
@@ -83,25 +79,10 @@ def _filled(session: Session, name: str, total: int, *, only: int | None) -> Pat
     ``only``'s share of them), filled in another process."""
     plan = session.plan
     db = session.workdir / f"{name}.sqlite3"
-    argv = python(
-        "-m", "benchmarks.fill_store", "--db", str(db), "--count", str(total),
-        "--mailboxes", str(plan.mailboxes), "--domain", DOMAIN,
-        "--time-limit", f"{plan.fill_time_limit:g}",
-    )  # fmt: skip
+    flags = ["--db", str(db), "--count", str(total), "--mailboxes", str(plan.mailboxes),
+             "--domain", DOMAIN]  # fmt: skip
     if only is not None:
-        argv += ["--only-mailbox", str(only)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(  # noqa: S603 - our own module, with arguments we made
-        argv,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=plan.fill_time_limit + 120,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"fill_store exited with status {done.returncode}: {done.stderr[-500:]}")
-    added = json.loads(done.stdout.strip().splitlines()[-1])
+        flags += ["--only-mailbox", str(only)]
+    added = fill_in_child(flags, time_limit=plan.fill_time_limit)
     session.say(f"{name}: {added['added']:,} messages in {added['seconds']} s")
     return db

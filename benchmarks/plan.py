@@ -51,6 +51,12 @@ class Plan:
     pg_stored: int = 100_000
     pg_fill_time_limit: float = 110.0
 
+    @property
+    def visible_time_limit(self) -> float:
+        """How long a visibility probe may take: its paced sends' time and half again, plus 2 s
+        for a slow start."""
+        return self.visible_count / self.visible_rate * 1.5 + 2
+
     @classmethod
     def full(cls) -> Plan:
         """Every figure, on samples large enough to judge it."""

@@ -10,15 +10,12 @@ run, serves the whole part; each measurement has its own database on it.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import subprocess
 from collections.abc import Sequence
 
 from benchmarks import probes, servers
-from benchmarks.http_figures import api_rows
+from benchmarks.fill_store import fill_in_child
+from benchmarks.http_figures import api_rows, p95_row
 from benchmarks.ingest_rows import FLOOR, latency_row, throughput_row
-from benchmarks.loadgen import percentile
 from benchmarks.postgres_ingest import (
     ONE,
     TWO,
@@ -28,10 +25,9 @@ from benchmarks.postgres_ingest import (
     pg_scenarios,
 )
 from benchmarks.postgres_visibility import visible_on_other
-from benchmarks.processes import ROOT, python
-from benchmarks.report import Row, at_most
+from benchmarks.report import Row
 from benchmarks.rounds import median
-from benchmarks.session import MS, Session, arun
+from benchmarks.session import Session, arun
 from tools.postgres_cluster import Cluster, PostgresMissingError, start_cluster
 
 LABELS = {ONE: "on PostgreSQL, 1 process", TWO: "on PostgreSQL, 2 processes sharing one database"}
@@ -131,26 +127,10 @@ def _fill(session: Session, url: str) -> int:
     """Fill the database at ``url`` through the store's API (``fill_store``) within the plan's
     time, from one process; returns how many went in."""
     plan = session.plan
-    argv = python(
-        "-m", "benchmarks.fill_store", "--db", url, "--count", str(plan.pg_stored),
-        "--domain", STORED_DOMAIN, "--time-limit", f"{plan.pg_fill_time_limit:g}",
-    )  # fmt: skip
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    done = subprocess.run(  # noqa: S603 - our own module, with arguments we made
-        argv,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=plan.pg_fill_time_limit + 120,
-        check=False,
+    filled = fill_in_child(
+        ["--db", url, "--count", str(plan.pg_stored), "--domain", STORED_DOMAIN],
+        time_limit=plan.pg_fill_time_limit,
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"fill_store exited with status {done.returncode}: {done.stderr[-500:]}")
-    filled = json.loads(done.stdout.strip().splitlines()[-1])
     session.say(f"pg-stored: {filled['added']:,} messages in {filled['seconds']} s")
     return int(filled["added"])
 
@@ -168,18 +148,16 @@ def _visibility_row(
             second.http_url,
             rate=plan.visible_rate,
             count=plan.visible_count,
-            time_limit=plan.visible_count / plan.visible_rate * 1.5 + 2,
+            time_limit=plan.visible_time_limit,
             domain="pg-visible.bench.example",
         )
     )
-    row = Row(
-        "PostgreSQL: visible latency, 250 on server A -> wait returns on B: p95",
-        percentile(latencies, 95) * MS,
-        "ms",
-        target=at_most(50.0),
-        detail=f"p50 {percentile(latencies, 50) * MS:.1f} ms, max "
-        f"{max(latencies, default=float('nan')) * MS:.1f} ms, {len(latencies)} msgs one at a "
-        f"time, at most {plan.visible_rate:g} msg/s; B hears by NOTIFY",
+    return p95_row(
+        session,
+        "PostgreSQL: visible latency, 250 on server A -> wait returns on B",
+        latencies,
+        at_most_ms=50.0,
+        detail=f"{len(latencies)} msgs one at a time, at most {plan.visible_rate:g} msg/s; "
+        "B hears by NOTIFY",
+        with_max=True,
     )
-    session.say(f"{row.figure}: {row.value:.1f} ms ({row.detail})")
-    return row

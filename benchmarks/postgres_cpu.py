@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from benchmarks.processes import _descendants
+from benchmarks.processes import descendants
 
 #: ``/proc/PID/stat`` counts CPU time in these ticks a second.
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -20,7 +20,7 @@ def tree_cpu_seconds(pid: int) -> float:
     still counts, in its parent's figure.
     """
     ticks = 0
-    for each in [pid, *_descendants(pid)]:
+    for each in [pid, *descendants(pid)]:
         try:
             stat = Path(f"/proc/{each}/stat").read_text()
         except OSError:

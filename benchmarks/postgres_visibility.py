@@ -11,7 +11,7 @@ import aiohttp
 
 from benchmarks.emails import ResetEmails
 from benchmarks.loadgen import SMTPClient
-from benchmarks.probes import ProbeError
+from benchmarks.probes import ProbeError, paced, stored_id, wait_params
 
 
 async def visible_on_other(
@@ -34,22 +34,18 @@ async def visible_on_other(
     async with aiohttp.ClientSession() as session:
         client = await SMTPClient.connect(host, smtp_port)
         try:
-            started = time.perf_counter()
-            for seq in range(count):
-                # Pacing to the rate is the point here, so this is a wait for a time, not an event.
-                await asyncio.sleep(max(0.0, started + seq / rate - time.perf_counter()))
-                if time.perf_counter() > deadline:
-                    break
+            async for seq in paced(count, rate, deadline):
                 recipient = emails.recipient(seq)
                 waiting = asyncio.create_task(
                     _waited(session, wait_url, f"to:{recipient}", deadline)
                 )
                 _, reply = await client.send(emails.sender, recipient, emails.payload(seq))
                 acknowledged = time.perf_counter()
-                _, marker, message_id = reply.rpartition("stored as ")
-                if not marker or not message_id:
+                try:
+                    message_id = stored_id(reply)
+                except ProbeError:
                     waiting.cancel()
-                    raise ProbeError(f"the 250 names no stored message ID: {reply!r}")
+                    raise
                 returned, found = await waiting
                 if found != message_id:
                     raise ProbeError(f"B's wait returned {found}, not A's {message_id}")
@@ -63,9 +59,7 @@ async def _waited(
     session: aiohttp.ClientSession, wait_url: str, query: str, deadline: float
 ) -> tuple[float, str]:
     """When ``/api/v1/wait`` on ``wait_url`` answered the message matching ``query``, and its ID."""
-    timeout = max(1.0, deadline - time.perf_counter())
-    # since= (empty) also counts a message stored before the wait is registered.
-    params = {"query": query, "since": "", "timeout": f"{timeout:.1f}"}
+    params = wait_params(query, deadline)
     async with session.get(wait_url + "/api/v1/wait", params=params) as response:
         body = await response.text()
         returned = time.perf_counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -27,6 +27,34 @@ async def _get_json(session: aiohttp.ClientSession, url: str, params: Mapping[st
             body = await response.text()
             raise ProbeError(f"GET {url} {dict(params)}: {response.status} {body[:200]}")
         return await response.json()
+
+
+async def paced(count: int, rate: float, deadline: float) -> AsyncIterator[int]:
+    """``0`` to ``count - 1``, each when its turn comes at ``rate`` a second, counted from the
+    first; ends early at ``deadline`` (a ``perf_counter`` time)."""
+    started = time.perf_counter()
+    for seq in range(count):
+        # Pacing to the rate is the point here, so this is a wait for a time, not an event.
+        await asyncio.sleep(max(0.0, started + seq / rate - time.perf_counter()))
+        if time.perf_counter() > deadline:
+            return
+        yield seq
+
+
+def stored_id(reply: str) -> str:
+    """The message ID a 250 names ("stored as ID"); ``ProbeError`` when it names none."""
+    _, marker, message_id = reply.rpartition("stored as ")
+    if not marker or not message_id:
+        raise ProbeError(f"the 250 names no stored message ID: {reply!r}")
+    return message_id
+
+
+def wait_params(query: str, deadline: float) -> dict[str, str]:
+    """The parameters of a ``/api/v1/wait`` for ``query`` that gives up at ``deadline`` (a
+    ``perf_counter`` time), but never in less than a second."""
+    timeout = max(1.0, deadline - time.perf_counter())
+    # since= (empty) also counts a message stored before the wait is registered.
+    return {"query": query, "since": "", "timeout": f"{timeout:.1f}"}
 
 
 async def api_latency(
@@ -82,23 +110,14 @@ async def visible_latency(
     async with aiohttp.ClientSession() as session:
         client = await SMTPClient.connect(host, smtp_port)
         try:
-            started = time.perf_counter()
-            for seq in range(count):
-                due = started + seq / rate
-                # Pacing to the rate is the point here, so this is a wait for a time, not an event.
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                if time.perf_counter() > deadline:
-                    break
+            async for seq in paced(count, rate, deadline):
                 recipient = emails.recipient(seq)
-                # since= (empty) also counts a message stored before the wait is registered.
                 waiting = asyncio.create_task(
                     _wait_for(session, base_url, f"to:{recipient}", deadline)
                 )
                 _, reply = await client.send(emails.sender, recipient, emails.payload(seq))
                 acknowledged = time.perf_counter()
-                _, marker, message_id = reply.rpartition("stored as ")
-                if not marker or not message_id:
-                    raise ProbeError(f"the 250 names no stored message ID: {reply!r}")
+                message_id = stored_id(reply)
                 listed = await _listed_at(session, base_url, message_id, deadline)
                 if listed is None:
                     waiting.cancel()
@@ -115,9 +134,7 @@ async def _wait_for(
     session: aiohttp.ClientSession, base_url: str, query: str, deadline: float
 ) -> float:
     """When ``/api/v1/wait`` returned the message matching ``query``."""
-    timeout = max(1.0, deadline - time.perf_counter())
-    params = {"query": query, "since": "", "timeout": f"{timeout:.1f}"}
-    await _get_json(session, base_url + "/api/v1/wait", params)
+    await _get_json(session, base_url + "/api/v1/wait", wait_params(query, deadline))
     return time.perf_counter()
 
 

@@ -63,8 +63,7 @@ class ServerProcess:
     def start(self, ready: Sequence[str], *, timeout: float = 60.0) -> list[re.Match[str]]:
         """Start the program; return the match of each pattern in ``ready`` found in its
         output, in order, once all have been printed. Raises ``ServerStartError`` otherwise."""
-        env = {**os.environ, **(self._env or {})}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        env = child_env(self._env)
         env["PYTHONUNBUFFERED"] = "1"
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
@@ -110,7 +109,7 @@ class ServerProcess:
         """``(bytes, processes)``: proportional set size (``Pss``) summed over the server and
         every process it started (its indexer and parser), so that memory shared between them
         is counted once; ``VmRSS`` where the kernel has no ``smaps_rollup``."""
-        pids = [self.pid, *_descendants(self.pid)]
+        pids = [self.pid, *descendants(self.pid)]
         total = 0
         for pid in pids:
             try:
@@ -189,7 +188,16 @@ def python(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
-def _descendants(pid: int) -> list[int]:
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a child process run from the project root: this one's with ``extra``,
+    the root first on ``PYTHONPATH`` so that ``-m benchmarks...`` and ``tools`` import, and
+    the rest of ``PYTHONPATH`` kept after it."""
+    env = {**os.environ, **(extra or {})}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def descendants(pid: int) -> list[int]:
     """Every living process below ``pid``, read from ``/proc``."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():

@@ -4,21 +4,16 @@ on an empty database, transactions deadlocking."""
 
 from __future__ import annotations
 
-import json
 import signal
 import smtplib
-import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
-from process_output import ProcessOutput, start_mail_sandbox
+from shared_servers import get, started, stopped, stored_subjects
 from smtp_flow import MESSAGE, MailFlow, Sent
 
 from mail_sandbox.defaults import MAX_PAGE_SIZE
@@ -42,36 +37,6 @@ def own_cluster() -> Iterator[Cluster]:
     cluster = start_cluster()
     yield cluster
     cluster.stop()
-
-
-def started(database: str) -> tuple[subprocess.Popen[str], int, str, ProcessOutput]:
-    """A server on ``database``, its output read on (so that logging never blocks it)."""
-    process, smtp_port, url = start_mail_sandbox("--db", database)
-    return process, smtp_port, url, ProcessOutput(process)
-
-
-def stopped(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def get(url: str) -> tuple[int, dict]:
-    """Status and JSON body of a GET."""
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, json.load(exc)
-
-
-def stored_subjects(url: str) -> Counter[str]:
-    """How many times each subject is stored, by the server at ``url``."""
-    status, body = get(f"{url}/api/v1/messages?limit={MAX_PAGE_SIZE}")
-    assert status == 200, body
-    assert body["total"] <= MAX_PAGE_SIZE, "more mail than the test sent"
-    return Counter(message["Subject"] for message in body["messages"])
 
 
 def send(port: int, subject: str) -> None:

@@ -13,7 +13,9 @@ import psycopg
 import pytest
 
 from mail_sandbox.store import MessageStore, PostgresStore, StoreError, open_store
+from mail_sandbox.store.match_cache import KEPT_IDS
 from mail_sandbox.store.postgres.database import AWAY_WAIT_SECONDS, POOL_SIZE, WAIT_SECONDS
+from mail_sandbox.store.postgres.flood_pace import FLOOD_RATE, IDLE_CORES, MAX_DEFERRED
 from mail_sandbox.store.postgres.schema import SCHEMA_VERSION
 from mail_sandbox.store.postgres.writer import BATCH
 
@@ -72,6 +74,7 @@ def test_stores_opening_an_empty_database_at_once_make_the_schema_once(postgres_
 def test_a_schema_newer_than_this_version_is_refused(postgres_url):
     with open_store(postgres_url) as store:
         add(store, "kept")
+        assert store.list().total == 1  # indexed, not only acknowledged
     with psycopg.connect(postgres_url) as conn:
         conn.execute("UPDATE mail_sandbox_schema SET version = %s", (SCHEMA_VERSION + 1,))
 
@@ -147,6 +150,10 @@ def test_the_documented_limits_are_the_ones_in_force():
     assert f"a pool of up to {POOL_SIZE} connections" in text
     assert f"after at most {WAIT_SECONDS:g} seconds" in text
     assert f"({AWAY_WAIT_SECONDS:g} second while the database is known to be away)" in text
+    assert f"in a flood ({FLOOD_RATE} messages a second or more)" in text
+    assert "less than one and a half cores idle" in text and IDLE_CORES == 1.5
+    assert f"once {MAX_DEFERRED:,} messages wait" in text
+    assert f"A search matching up to {KEPT_IDS:,} messages also keeps their IDs" in text
 
 
 def test_a_message_given_up_before_its_commit_is_skipped_and_the_rest_stored(postgres_url):

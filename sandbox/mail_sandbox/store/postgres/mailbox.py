@@ -42,6 +42,7 @@ class SharedStore(MailboxHost, Protocol):
     matches: MatchCache
 
     def database_size(self) -> int: ...
+    def wait_indexed(self, *, reading: bool) -> None: ...
     def transaction(
         self, *, read_only: bool = False
     ) -> AbstractContextManager[psycopg.Connection]: ...
@@ -120,11 +121,11 @@ class PostgresMailbox(MailboxView):
 
     def summary(self, message_id: str) -> Summary | None:
         """The summary of one message, or None when there is no such ID."""
-        return self._read(lambda conn: reads.summary(conn, self.name, message_id))
+        return self._read(lambda conn: reads.summary(conn, self.name, message_id), fresh=False)
 
     def raw(self, message_id: str) -> bytes | None:
         """The exact bytes received, or None when there is no such ID."""
-        return self._read(lambda conn: reads.raw(conn, self.name, message_id))
+        return self._read(lambda conn: reads.raw(conn, self.name, message_id), fresh=False)
 
     def latest_id(self) -> str | None:
         """The ID of the newest message, or None when the mailbox is empty."""
@@ -175,11 +176,16 @@ class PostgresMailbox(MailboxView):
             )
         )
 
-    def _read(self, operation: Callable[[psycopg.Connection], _T]) -> _T:
+    def _read(self, operation: Callable[[psycopg.Connection], _T], *, fresh: bool = True) -> _T:
+        """``operation`` in one snapshot; ``fresh``: once what was acknowledged is indexed."""
+        if fresh:
+            self._store.wait_indexed(reading=True)
         with self._use(read_only=True) as conn:
             return operation(conn)
 
     def _write(self, operation: Callable[[psycopg.Connection], _T]) -> _T:
+        # A change by ID or by search applies to every message acknowledged before it.
+        self._store.wait_indexed(reading=False)
         with self._use() as conn:
             # First, as the writer does: both take the mailbox's row lock before any message's,
             # so that neither waits for the other holding one the other wants.

@@ -66,8 +66,9 @@ def delete(conn: psycopg.Connection, name: str) -> int | None:
     if found is None:
         return None
     count = conn.execute("DELETE FROM mail_sandbox_messages WHERE mailbox = %s", (name,)).rowcount
+    waiting = conn.execute("DELETE FROM mail_sandbox_incoming WHERE mailbox = %s", (name,))
     conn.execute("DELETE FROM mail_sandbox_mailboxes WHERE name = %s", (name,))
-    return count
+    return count + waiting.rowcount
 
 
 def touch(conn: psycopg.Connection, name: str, now_ms: int) -> None:

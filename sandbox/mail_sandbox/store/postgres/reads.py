@@ -15,9 +15,17 @@ from mail_sandbox.store.contract import Page, Summary
 from mail_sandbox.store.match_cache import MatchCache
 from mail_sandbox.store.postgres.matches import mailbox_state, matching
 from mail_sandbox.store.postgres.query import where_clause
-from mail_sandbox.store.postgres.rows import SUMMARY_COLUMNS, summary_of
+from mail_sandbox.store.postgres.rows import (
+    SUMMARY_COLUMNS,
+    read_envelope,
+    summary_of,
+    waiting_summary,
+)
 from mail_sandbox.store.postgres.values import possible_ids
 from mail_sandbox.store.search import Term
+from mail_sandbox.store.sqlite.parse_jobs import parse_incoming
+from mail_sandbox.store.sqlite.values import readable
+from mail_sandbox.tags import unique_tags
 
 # PostgreSQL's integers are 64-bit; a client's absurd offset is past the end either way.
 _MAX_OFFSET = 2**63 - 1
@@ -85,7 +93,10 @@ def counts(conn: psycopg.Connection, cache: MatchCache, mailbox: str) -> tuple[i
 
 
 def summary(conn: psycopg.Connection, mailbox: str, uid: str) -> Summary | None:
-    """The summary of message ``uid``, or None."""
+    """The summary of message ``uid``, indexed or still waiting, or None.
+
+    A snapshot holds a message in exactly one of the two tables: the indexer moves it in one
+    transaction."""
     if not possible_ids([uid]):
         return None
     rows = conn.execute(
@@ -94,17 +105,30 @@ def summary(conn: psycopg.Connection, mailbox: str, uid: str) -> Summary | None:
         (uid, mailbox),
     ).fetchall()
     found = summaries(conn, rows)
-    return found[0] if found else None
+    if found:
+        return found[0]
+    row = conn.execute(
+        "SELECT created, envelope, data FROM mail_sandbox_incoming WHERE uid = %s AND mailbox = %s",
+        (uid, mailbox),
+    ).fetchone()
+    if row is None:
+        return None
+    created, envelope, data = row
+    sender, recipients = read_envelope(envelope)
+    facts = parse_incoming(bytes(data), sender, recipients)
+    facts.tags = spelled_as_in_use(conn, mailbox, unique_tags(map(readable, facts.tags)))
+    return waiting_summary(uid, mailbox, created, facts)
 
 
 def raw(conn: psycopg.Connection, mailbox: str, uid: str) -> bytes | None:
-    """The bytes of message ``uid`` as received, or None."""
+    """The bytes of message ``uid`` as received, indexed or still waiting, or None."""
     if not possible_ids([uid]):
         return None
     row = conn.execute(
         "SELECT r.data FROM mail_sandbox_raw r JOIN mail_sandbox_messages m ON m.id = r.id "
-        "WHERE m.uid = %s AND m.mailbox = %s",
-        (uid, mailbox),
+        "WHERE m.uid = %s AND m.mailbox = %s UNION ALL "
+        "SELECT data FROM mail_sandbox_incoming WHERE uid = %s AND mailbox = %s",
+        (uid, mailbox, uid, mailbox),
     ).fetchone()
     return bytes(row[0]) if row else None
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,8 @@ from mail_sandbox.store.contract import Address, Summary
 from mail_sandbox.store.parse import ParsedMessage
 from mail_sandbox.store.postgres.values import storable
 from mail_sandbox.store.sqlite.values import dump_json, readable
+
+logger = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: The columns a message is inserted with, in ``message_row`` order.
@@ -84,6 +87,32 @@ def summary_of(row: Sequence[Any], tags: list[str]) -> Summary:
         snippet=exact.get("snippet", row[16]),
         tags=tags,
     )
+
+
+def waiting_summary(uid: str, mailbox: str, created: int, facts: ParsedMessage) -> Summary:
+    """The summary of a message not indexed yet, exactly as it will read once indexed: its
+    columns as the indexer will write them (``facts.tags`` spelled as they will be kept)."""
+    values = message_row(uid, mailbox, created, facts)
+    # INSERT_COLUMNS from message_id to exact are SUMMARY_COLUMNS' from the fifth on.
+    row = (0, uid, created, False, *values[3:17])
+    return summary_of(row, sorted(facts.tags, key=lambda tag: tag.lower()))
+
+
+def envelope_text(sender: str, recipients: Sequence[str]) -> str:
+    """The envelope as ``mail_sandbox_incoming`` keeps it: JSON text (which escapes NUL), lone
+    surrogates made U+FFFD as everywhere in the store."""
+    return dump_json([readable(sender), [readable(each) for each in recipients]])
+
+
+def read_envelope(text: str) -> tuple[str, list[str]]:
+    """``envelope_text`` read back; an unreadable one (written by hand, say) as empty, so
+    that the message is indexed all the same."""
+    try:
+        sender, recipients = json.loads(text)
+        return str(sender), [str(each) for each in recipients]
+    except (ValueError, TypeError):
+        logger.warning("mail store: a waiting message's envelope is unreadable: %.100r", text)
+        return "", []
 
 
 def when(ms: int | None) -> datetime | None:

@@ -19,6 +19,7 @@ MIGRATION_LOCK = int.from_bytes(b"mailsand", "big")
 #: The tables holding mail, whose sizes ``info`` adds up.
 TABLES = (
     "mail_sandbox_mailboxes",
+    "mail_sandbox_incoming",
     "mail_sandbox_messages",
     "mail_sandbox_raw",
     "mail_sandbox_tags",
@@ -104,10 +105,25 @@ _VERSION_1 = (
 # transaction of every change to a mailbox's messages other than new mail: read flags, tags,
 # deletions, pruning. Counts remembered along with it stay right for as long as it stands
 # (``matches``); a mailbox deleted and made again starts at a new value, never an old one.
+# ``mail_sandbox_incoming`` holds messages acknowledged but not indexed yet, as received
+# (``envelope`` is ``[from, [to, ...]]`` as JSON text, which keeps a NUL that jsonb refuses),
+# with the ``--max-messages`` of the server that took each (``keep``, 0: no limit), which
+# whichever server's indexer moves it into the tables above applies (``index_rows``).
 _VERSION_2 = (
     "CREATE SEQUENCE mail_sandbox_generation",
     "ALTER TABLE mail_sandbox_mailboxes ADD COLUMN generation bigint NOT NULL "
     "DEFAULT nextval('mail_sandbox_generation')",
+    """CREATE TABLE mail_sandbox_incoming (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        uid text NOT NULL,
+        mailbox text NOT NULL REFERENCES mail_sandbox_mailboxes (name) ON DELETE CASCADE,
+        created bigint NOT NULL,
+        envelope text NOT NULL,
+        keep bigint NOT NULL,
+        data bytea NOT NULL
+    )""",
+    "CREATE INDEX mail_sandbox_incoming_uid ON mail_sandbox_incoming (uid)",
+    "CREATE INDEX mail_sandbox_incoming_mailbox ON mail_sandbox_incoming (mailbox, id)",
 )
 
 

@@ -1,7 +1,9 @@
 """A mail store in PostgreSQL, for several servers sharing one set of mailboxes.
 
-New messages go through one writer thread (``writer``) that commits them in groups; every
-other call runs on the caller's thread with a connection from a small pool (``database``).
+New messages go through one writer thread (``writer``) that commits them in groups as they
+came, and an indexer in a child process (``index_loop``) that makes them listed and
+searchable; every other call runs on the caller's thread with a connection from a small pool
+(``database``), a list or search first waiting for what was acknowledged (``freshness``).
 The tables are made and upgraded by the store itself (``schema``). All mailboxes share them;
 each is a ``mailbox.PostgresMailbox``, and the store itself is the default one.
 """
@@ -37,10 +39,14 @@ from mail_sandbox.store.location import shown
 from mail_sandbox.store.match_cache import MatchCache
 from mail_sandbox.store.postgres import mailbox_rows
 from mail_sandbox.store.postgres.database import Database
+from mail_sandbox.store.postgres.freshness import IndexWait, backlog_of
+from mail_sandbox.store.postgres.index_loop import POSTGRES_INDEXER, PostgresIndexerSettings
 from mail_sandbox.store.postgres.mailbox import PostgresMailbox
 from mail_sandbox.store.postgres.notices import NoticeListener
 from mail_sandbox.store.postgres.schema import TABLES
 from mail_sandbox.store.postgres.writer import Writer
+from mail_sandbox.store.sqlite.indexer import Indexer
+from mail_sandbox.store.sqlite.mail_index import Progress
 from mail_sandbox.store.sqlite.values import readable
 
 logger = logging.getLogger(__name__)
@@ -52,8 +58,10 @@ class PostgresStore(PostgresMailbox):
     """A ``MessageStore`` in the PostgreSQL database at ``url``, opened on its default mailbox.
 
     ``max_messages`` keeps only the newest N of each mailbox (0 = keep everything); ``clock``
-    gives the received time in seconds since the epoch, which TTLs count by too. Raises
-    ``StoreError`` when the database cannot be reached or holds a newer schema.
+    gives the received time in seconds since the epoch, which TTLs count by too;
+    ``index_in_child_process`` runs the indexer in a child process rather than a thread (the
+    SMTP loop keeps the GIL, and under a flood the CPU, to itself). Raises ``StoreError`` when
+    the database cannot be reached or holds a newer schema.
     """
 
     def __init__(
@@ -62,6 +70,7 @@ class PostgresStore(PostgresMailbox):
         *,
         max_messages: int = defaults.MAX_MESSAGES,
         clock: Callable[[], float] = time.time,
+        index_in_child_process: bool = True,
     ) -> None:
         if max_messages < 0:
             raise ValueError("max_messages must be 0 (no limit) or more")
@@ -73,18 +82,21 @@ class PostgresStore(PostgresMailbox):
         self.matches = MatchCache()
         self._database = Database(url, self.location, self._now_ms())
         origin = secrets.token_hex(8)
+        self._index_wait = IndexWait(self.location)
+        self._indexer = Indexer(
+            PostgresIndexerSettings(url, origin, self.location),
+            self._on_indexed,
+            in_child_process=index_in_child_process,
+            label=self.location,
+            program=POSTGRES_INDEXER,
+        )
         self._writer = Writer(
-            self._database,
-            max_messages=max_messages,
-            on_pruned=self.count_deleted,
-            on_committed=self._books.tell,
-            origin=origin,
+            self._database, max_messages=max_messages, on_staged=self._indexer.request
         )
         # Other processes' mail reaches this one's listeners (wait, the live inbox) too.
-        self._notices = NoticeListener(
-            url, origin, lambda mailbox, ids: self._books.tell({mailbox: ids})
-        )
+        self._notices = NoticeListener(url, origin, self._heard)
         self._notices.start()
+        self._indexer.start()
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -127,6 +139,16 @@ class PostgresStore(PostgresMailbox):
         with self._database.transaction(read_only=read_only) as conn:
             yield conn
 
+    def wait_indexed(self, *, reading: bool) -> None:
+        """Wait until what waited to be indexed as this call began is indexed (see
+        ``freshness``); ``reading``: a list or search, which a flood does not hold up."""
+
+        def backlog(target: int) -> tuple[int, int]:
+            with self.transaction() as conn:
+                return backlog_of(conn, target)
+
+        self._index_wait.wait(backlog, self._indexer.request, reading=reading)
+
     def flush(self) -> None:
         """Wait until every message queued so far is committed (or answered with a failure)."""
         self._writer.flush()
@@ -157,6 +179,7 @@ class PostgresStore(PostgresMailbox):
 
     def mailboxes(self) -> list[MailboxInfo]:
         """Every mailbox, ``default`` first, then by name."""
+        self.wait_indexed(reading=True)
         with self.transaction(read_only=True) as conn:
             rows = mailbox_rows.counted(conn)
         rows.sort(key=lambda row: (row.name != DEFAULT_MAILBOX, row.name))
@@ -166,6 +189,7 @@ class PostgresStore(PostgresMailbox):
         """One mailbox; ``NoSuchMailboxError`` when there is none."""
         rows = []
         if is_mailbox_name(name):
+            self.wait_indexed(reading=True)
             with self.transaction(read_only=True) as conn:
                 rows = mailbox_rows.counted(conn, name)
         if not rows:
@@ -222,8 +246,9 @@ class PostgresStore(PostgresMailbox):
         return [name for name, _count in gone]
 
     def add_mailbox_listener(self, listener: MailboxListener) -> None:
-        """Call ``listener(mailbox, ids)`` after each commit of new messages, from the writer
-        thread: one that blocks holds up the next commit's notices (and the mail after it)."""
+        """Call ``listener(mailbox, ids)`` once new messages are indexed, from the thread that
+        relays this server's indexer (or, for another server's, the one listening for
+        notices): one that blocks holds up the next notices, never the mail itself."""
         self._books.add_listener(listener)
 
     # -- the store ---------------------------------------------------------------------------
@@ -232,10 +257,28 @@ class PostgresStore(PostgresMailbox):
         """Commit everything queued, stop the writer, close every connection."""
         if not self._writer.close():
             return
+        self._indexer.stop()
+        self._index_wait.close()
         self._notices.stop()
         self._database.close()
 
     # -- inside ------------------------------------------------------------------------------
+
+    def _on_indexed(self, step: Progress) -> None:
+        """This server's indexer committed ``step``: tell the listeners, count the pruned."""
+        arrived: dict[str, list[str]] = {}
+        for uid, mailbox in zip(step.ids, step.mailboxes, strict=True):
+            arrived.setdefault(mailbox, []).append(uid)
+        for mailbox, count in step.pruned.items():
+            self.count_deleted(mailbox, count)
+        self._index_wait.progressed()
+        if arrived:
+            self._books.tell(arrived)
+
+    def _heard(self, mailbox: str, ids: list[str]) -> None:
+        """Another server's indexer made ``ids`` of ``mailbox`` searchable."""
+        self._index_wait.progressed()
+        self._books.tell({mailbox: ids})
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)

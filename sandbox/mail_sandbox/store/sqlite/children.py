@@ -66,13 +66,15 @@ class ParserProcess:
             self._process.wait()
 
 
-def spawn_python(function: str, args: list[str], ends: tuple[Connection, ...]):
-    """A Python child running ``function(argv)`` of this module: ``args``, then the file
-    descriptors of ``ends``, which it inherits (and nothing else)."""
+def spawn_python(
+    function: str, args: list[str], ends: tuple[Connection, ...], *, module: str = __name__
+):
+    """A Python child running ``function(argv)`` of ``module`` (this one unless named):
+    ``args``, then the file descriptors of ``ends``, which it inherits (and nothing else)."""
     fds = tuple(end.fileno() for end in ends)
     path = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH", "")) if p)
     # -c rather than -m: run as __main__, this module's classes would not unpickle here.
-    code = f"import sys; from {__name__} import {function}; {function}(sys.argv[1:])"
+    code = f"import sys; from {module} import {function}; {function}(sys.argv[1:])"
     # This interpreter running this module: nothing in argv comes from outside.
     return subprocess.Popen(  # noqa: S603
         [sys.executable, "-c", code, *args, *map(str, fds)],

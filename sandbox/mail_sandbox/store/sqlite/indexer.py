@@ -19,12 +19,13 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
+from typing import Any
 
 from mail_sandbox.store.sqlite.children import STOP_TIMEOUT_SECONDS, spawn_python
 from mail_sandbox.store.sqlite.index_loop import serve_and_close
-from mail_sandbox.store.sqlite.mail_index import IndexerSettings, Progress
+from mail_sandbox.store.sqlite.mail_index import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,24 @@ logger = logging.getLogger(__name__)
 RESTART_PAUSE_SECONDS = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class IndexerProgram:
+    """What an indexer runs: ``module``'s ``function(argv)`` in a child process, given the
+    settings as JSON and then its two pipes' descriptors; or ``in_thread(requests, progress,
+    settings)`` in a thread, closing both pipes when it ends."""
+
+    module: str
+    function: str
+    in_thread: Callable[[Connection, Connection, Any], None]
+
+
+#: The file store's indexer.
+FILE_INDEXER = IndexerProgram("mail_sandbox.store.sqlite.children", "child_main", serve_and_close)
+
+
 class Indexer:
-    """Runs ``serve`` for one store, in a child process or a thread, and relays its progress.
+    """Runs ``program`` (``serve`` of a file store by default) for one store, in a child
+    process or a thread, and relays its progress; ``label`` names the store in the log.
 
     ``on_progress`` is called for every ``Progress``, in order, from the relay thread of this
     class (``in_relay_thread``); one that raises is logged and the relay goes on. A child that
@@ -42,12 +59,16 @@ class Indexer:
 
     def __init__(
         self,
-        settings: IndexerSettings,
+        settings: Any,
         on_progress: Callable[[Progress], None],
         *,
         in_child_process: bool,
+        label: str,
+        program: IndexerProgram = FILE_INDEXER,
     ) -> None:
         self.settings = settings
+        self._label = label
+        self._program = program
         self.in_child_process = in_child_process
         self._on_progress = on_progress
         self._lock = threading.Lock()
@@ -127,14 +148,17 @@ class Indexer:
         progress_in, progress_out = multiprocessing.Pipe(duplex=False)
         if self.in_child_process:
             self._worker = spawn_python(
-                "child_main", [json.dumps(asdict(self.settings))], (requests_in, progress_out)
+                self._program.function,
+                [json.dumps(asdict(self.settings))],
+                (requests_in, progress_out),
+                module=self._program.module,
             )
             # The child has its own copies now; ours would keep the pipes open after it died.
             requests_in.close()
             progress_out.close()
         else:
             self._worker = threading.Thread(
-                target=serve_and_close,
+                target=self._program.in_thread,
                 args=(requests_in, progress_out, self.settings),
                 name="mail-store-indexer",
                 daemon=True,
@@ -155,9 +179,7 @@ class Indexer:
                 with self._lock:
                     if self._stopping:
                         return
-                logger.error(
-                    "mail store %s: the indexer stopped; starting it again", self.settings.path
-                )
+                logger.error("mail store %s: the indexer stopped; starting it again", self._label)
                 restarted = self._restart(started)
                 if restarted is None:
                     return
@@ -165,9 +187,7 @@ class Indexer:
                 continue
             except Exception as exc:  # noqa: BLE001 - a report lost; the next one covers it
                 # Reports are cumulative (``upto``): a lost one only delays the next wake-up.
-                logger.error(
-                    "mail store %s: unreadable indexer report: %s", self.settings.path, exc
-                )
+                logger.error("mail store %s: unreadable indexer report: %s", self._label, exc)
                 continue
             with self._lock:
                 # Each report answers the wake-ups before it; mail committed since it was
@@ -196,7 +216,7 @@ class Indexer:
                 except (OSError, RuntimeError) as exc:
                     logger.error(
                         "mail store %s: cannot start the indexer (%s); trying again",
-                        self.settings.path,
+                        self._label,
                         exc,
                     )
             pause = True

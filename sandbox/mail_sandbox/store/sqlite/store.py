@@ -99,7 +99,12 @@ class SQLiteStore(SQLiteMailbox):
         settings = IndexerSettings(
             self.path, self.incoming_path, max_messages, busy_timeout_ms, self._files.durable
         )
-        self._indexer = Indexer(settings, self._on_indexed, in_child_process=index_in_child_process)
+        self._indexer = Indexer(
+            settings,
+            self._on_indexed,
+            in_child_process=index_in_child_process,
+            label=settings.path,
+        )
         self._writer = Writer(
             conn,
             self.path,
