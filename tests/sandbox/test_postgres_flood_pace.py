@@ -1,5 +1,6 @@
-"""When the PostgreSQL store's indexer gives way to new mail: only in a flood, on a machine
-with no CPU to spare, while mail keeps coming, and never further behind than ``MAX_DEFERRED``."""
+"""When the PostgreSQL store's indexer gives way to new mail: only in a flood (judged by how
+fast mail arrives, not by how fast it is indexed), on a machine with no CPU to spare, while mail
+keeps coming, and never further behind than ``MAX_DEFERRED``."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Machine:
         self.oldest, self.newest = 1, 1
         monkeypatch.setattr(flood_pace.time, "monotonic", lambda: self.now)
         monkeypatch.setattr(flood_pace, "_waiting", lambda _conn: (self.oldest, self.newest))
+        monkeypatch.setattr(flood_pace, "_ids_given", lambda _conn: self.newest)
         monkeypatch.setattr(flood_pace.IdleCpu, "idle_cores", lambda _self: self.idle)
 
     def arrive(self, count: int) -> None:
@@ -42,20 +44,28 @@ def machine(monkeypatch):
     return Machine(monkeypatch)
 
 
-def flooded(pace: FloodPace) -> None:
-    pace.indexed(None, step(int(FLOOD_RATE * RATE_SECONDS)))
+def indexed_while_arriving(pace: FloodPace, machine: Machine, per_second: float) -> None:
+    """Two steps ``RATE_SECONDS`` apart, mail arriving at ``per_second`` meanwhile."""
+    pace.indexed(None, step(10))
+    machine.newest += round(per_second * RATE_SECONDS)
+    machine.now += RATE_SECONDS
+    pace.indexed(None, step(10))
+
+
+def flooded(pace: FloodPace, machine: Machine) -> None:
+    indexed_while_arriving(pace, machine, FLOOD_RATE * 1.2)
 
 
 def test_mail_at_a_low_rate_is_indexed_at_once(machine):
     pace = FloodPace()
-    pace.indexed(None, step(int(FLOOD_RATE * RATE_SECONDS) - 1))
+    indexed_while_arriving(pace, machine, FLOOD_RATE * 0.9)
     machine.arrive(5)
     assert pace.pause(None) == 0
 
 
 def test_a_flood_on_a_busy_machine_waits_while_mail_keeps_coming(machine):
     pace = FloodPace()
-    flooded(pace)
+    flooded(pace, machine)
     machine.arrive(100)
     assert pace.pause(None) == QUIET_SECONDS
     machine.arrive(100)
@@ -66,7 +76,7 @@ def test_a_flood_on_a_busy_machine_waits_while_mail_keeps_coming(machine):
 
 def test_a_flood_is_indexed_at_once_where_cpu_is_to_spare(machine):
     pace = FloodPace()
-    flooded(pace)
+    flooded(pace, machine)
     machine.idle = IDLE_CORES
     machine.arrive(100)
     assert pace.pause(None) == 0
@@ -74,8 +84,9 @@ def test_a_flood_is_indexed_at_once_where_cpu_is_to_spare(machine):
 
 def test_a_flood_is_never_left_further_behind_than_max_deferred(machine):
     pace = FloodPace()
-    flooded(pace)
-    machine.arrive(MAX_DEFERRED - 1)
+    flooded(pace, machine)
+    machine.arrive(10)
+    machine.oldest = machine.newest - (MAX_DEFERRED - 1)
     assert pace.pause(None) == QUIET_SECONDS
     machine.arrive(1)
     assert pace.pause(None) == 0
@@ -83,7 +94,7 @@ def test_a_flood_is_never_left_further_behind_than_max_deferred(machine):
 
 def test_whether_mail_still_comes_is_judged_over_a_while(machine):
     pace = FloodPace()
-    flooded(pace)
+    flooded(pace, machine)
     machine.now += QUIET_SECONDS / 2
     # Too soon to tell a pause in the flood from its end: look again later.
     assert pace.pause(None) == pytest.approx(QUIET_SECONDS / 2)

@@ -26,7 +26,8 @@ from mail_sandbox.store.sqlite.mail_index import Progress
 
 #: In a flood on a busy machine the indexer looks this often whether mail still arrives.
 QUIET_SECONDS = 0.05
-#: Mail indexed at this rate or more, over the last ``RATE_SECONDS``, is a flood.
+#: Mail arriving at this rate or more (messages a second, on the whole database, over the last
+#: ``RATE_SECONDS``) is a flood.
 FLOOD_RATE = 300
 RATE_SECONDS = 0.2
 #: Less idle CPU than this many cores, over the last look, is a busy machine: indexing a
@@ -49,7 +50,7 @@ class FloodPace:
         self._looked = 0.0
         self._stepped = 0.0
         self._since_vacuum = 0
-        self._recent: deque[tuple[float, int]] = deque()  # (when, how many) of recent steps
+        self._arrivals: deque[tuple[float, int]] = deque()  # (when, ids given out so far)
         self._cpu = IdleCpu()
 
     def pause(self, conn: psycopg.Connection) -> float:
@@ -76,13 +77,22 @@ class FloodPace:
                 _vacuum(conn)
             return
         self._since_vacuum += len(step.ids)
-        self._recent.append((self._stepped, len(step.ids)))
-        while self._recent[0][0] < self._stepped - RATE_SECONDS:
-            self._recent.popleft()
-        self._behind = sum(count for _when, count in self._recent) >= FLOOD_RATE * RATE_SECONDS
+        self._behind = self._arrival_rate(conn) >= FLOOD_RATE
         if self._behind:
             self._newest, self._looked = _waiting(conn)[1], time.monotonic()
             self._cpu.idle_cores()  # the next look measures from here
+
+    def _arrival_rate(self, conn: psycopg.Connection) -> float:
+        """Messages a second acknowledged on the database lately (by every server)."""
+        now = time.monotonic()
+        self._arrivals.append((now, _ids_given(conn)))
+        # Keep one look from before the window, to measure the whole window from.
+        while len(self._arrivals) > 2 and self._arrivals[1][0] < now - RATE_SECONDS:
+            self._arrivals.popleft()
+        (then, before), (_now, given) = self._arrivals[0], self._arrivals[-1]
+        if now - then < QUIET_SECONDS:
+            return 0.0  # too short a while to tell
+        return (given - before) / (now - then)
 
 
 class IdleCpu:
@@ -121,6 +131,13 @@ def _waiting(conn: psycopg.Connection) -> tuple[int, int]:
             "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM mail_sandbox_incoming"
         ).fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def _ids_given(conn: psycopg.Connection) -> int:
+    """How many ids the incoming table has given out: every message acknowledged so far."""
+    with conn.transaction():
+        row = conn.execute("SELECT last_value FROM mail_sandbox_incoming_id_seq").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _vacuum(conn: psycopg.Connection) -> None:
