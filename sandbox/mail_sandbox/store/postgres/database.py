@@ -66,17 +66,28 @@ class Database:
             raise StoreError(f"cannot open the mail store at {location}: {_reason(exc)}") from exc
 
     @contextmanager
-    def transaction(self, *, read_only: bool = False) -> Iterator[psycopg.Connection]:
+    def transaction(
+        self, *, read_only: bool = False, autocommit: bool = False
+    ) -> Iterator[psycopg.Connection]:
         """A connection inside one transaction, committed when the block ends without error.
 
-        ``read_only`` reads one snapshot throughout, so that counts and rows agree.
+        ``read_only`` reads one snapshot throughout, so that counts and rows agree;
+        ``autocommit`` commits each statement on its own instead, in the same round trip (for
+        work that is one statement).
         """
         try:
             wait = AWAY_WAIT_SECONDS if self._unreachable else WAIT_SECONDS
             with self._pool.connection(timeout=wait) as conn:
                 if read_only:
                     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                yield conn
+                if not autocommit:
+                    yield conn
+                else:
+                    conn.autocommit = True
+                    try:
+                        yield conn
+                    finally:
+                        conn.autocommit = False
         except psycopg.Error as exc:
             self._failed(exc)
             raise StoreError(f"the mail store at {self.location} failed: {_reason(exc)}") from exc

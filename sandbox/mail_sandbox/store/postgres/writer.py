@@ -117,10 +117,9 @@ class Writer:
         for job, uid in zip(adds, new_message_ids(len(adds)), strict=True):
             job.uid = uid
         try:
-            with self._database.transaction() as conn:
-                refused = _missing_mailboxes(conn, adds)
-                kept = [job for job in adds if job.mailbox not in refused]
-                newest = _stage(conn, kept, self._max_messages)
+            # One statement, committed on its own: one round trip to the database per batch.
+            with self._database.transaction(autocommit=True) as conn:
+                staged = _stage(conn, adds, self._max_messages)
         except StoreError as exc:
             for job in adds:
                 job.future.set_exception(StoreError(f"could not store the message: {exc}"))
@@ -131,43 +130,35 @@ class Writer:
                 job.future.set_exception(StoreError(f"could not store the message: {exc}"))
             return
         for job in adds:
-            if job.mailbox in refused:
-                job.future.set_exception(StoreError(f"no mailbox named {job.mailbox}"))
-            else:
+            if job.uid in staged:
                 job.future.set_result(job.uid)
-        if newest:
-            self._on_staged(newest)
+            else:
+                job.future.set_exception(StoreError(f"no mailbox named {job.mailbox}"))
+        if staged:
+            self._on_staged(max(staged.values()))
 
 
-def _missing_mailboxes(conn: psycopg.Connection, adds: list[_Add]) -> set[str]:
-    """The mailboxes among ``adds``' that no longer exist (deleted since the message was
-    routed); the others are kept from going until the commit. The lock is the one the
-    foreign key takes anyway, which waits only for a deletion, never for an indexer."""
-    wanted = sorted({job.mailbox for job in adds})
-    rows = conn.execute(
-        "SELECT name FROM mail_sandbox_mailboxes WHERE name = ANY(%s) ORDER BY name FOR KEY SHARE",
-        (wanted,),
-    )
-    return set(wanted) - {row[0] for row in rows}
+def _stage(conn: psycopg.Connection, adds: list[_Add], max_messages: int) -> dict[str, int]:
+    """Insert ``adds`` into ``mail_sandbox_incoming`` in their order, to be pruned to
+    ``max_messages`` by whichever indexer takes them, except those whose mailbox no longer
+    exists (deleted since the message was routed); the ids given, by message ID.
 
-
-def _stage(conn: psycopg.Connection, kept: list[_Add], max_messages: int) -> int:
-    """Insert ``kept`` into ``mail_sandbox_incoming``, to be pruned to ``max_messages`` by
-    whichever indexer takes them; the newest id given (0: none)."""
-    if not kept:
-        return 0
+    The mailboxes are locked as the foreign key locks them, which waits only for a deletion,
+    never for an indexer: none goes before the commit."""
     rows = conn.execute(
         "INSERT INTO mail_sandbox_incoming (uid, mailbox, created, envelope, keep, data) "
-        "SELECT u, m, c, e, %s, d "
-        "FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], %s::bytea[]) "
-        "AS t (u, m, c, e, d) RETURNING id",
+        "SELECT t.u, t.m, t.c, t.e, %s, t.d FROM unnest("
+        "%s::text[], %s::text[], %s::bigint[], %s::text[], %s::bytea[]"
+        ") WITH ORDINALITY AS t (u, m, c, e, d, n) "
+        "JOIN mail_sandbox_mailboxes b ON b.name = t.m ORDER BY t.n FOR KEY SHARE OF b "
+        "RETURNING uid, id",
         (
             max_messages,
-            [job.uid for job in kept],
-            [job.mailbox for job in kept],
-            [job.created for job in kept],
-            [envelope_text(job.envelope_from, job.envelope_to) for job in kept],
-            [job.raw for job in kept],
+            [job.uid for job in adds],
+            [job.mailbox for job in adds],
+            [job.created for job in adds],
+            [envelope_text(job.envelope_from, job.envelope_to) for job in adds],
+            [job.raw for job in adds],
         ),
     ).fetchall()
-    return max(row[0] for row in rows)
+    return dict(rows)
