@@ -9,16 +9,20 @@ and ``raw`` find a waiting message where it waits, and wait for nothing.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
 
 import psycopg
 
-from mail_sandbox.store.sqlite.freshness import FLOOD_ARRIVALS, INDEX_STALL_SECONDS, READ_BACKLOG
-
-logger = logging.getLogger(__name__)
+from mail_sandbox.store.sqlite.freshness import (
+    FLOOD_ARRIVALS,
+    INDEX_STALL_SECONDS,
+    READ_BACKLOG,
+    say_caught_up,
+    say_flooded,
+    say_stalled,
+)
 
 #: A waiting read looks at the backlog again at least this often, even unwoken: progress of
 #: another server's indexer is heard by notice, which a database that went away may lose.
@@ -84,11 +88,7 @@ class IndexWait:
                 fewest, moved = waiting, time.monotonic()
             left = moved + INDEX_STALL_SECONDS - time.monotonic()
             if left <= 0:
-                logger.warning(
-                    "mail store %s: the index has not moved for %g s; reading it as it is",
-                    self._label,
-                    INDEX_STALL_SECONDS,
-                )
+                say_stalled(self._label)
                 return
             with self._changed:
                 if self._steps == seen and not self._closed:
@@ -102,13 +102,9 @@ class IndexWait:
         flooded = arrived >= FLOOD_ARRIVALS and waiting > READ_BACKLOG
         if flooded and not self._behind:
             self._behind = True
-            logger.info(
-                "mail store %s: mail arrives faster than it is indexed; lists and searches "
-                "show what is indexed so far until the index catches up",
-                self._label,
-            )
+            say_flooded(self._label)
         return flooded
 
     def _caught_up(self) -> None:
         self._behind = False
-        logger.info("mail store %s: the index has caught up", self._label)
+        say_caught_up(self._label)

@@ -23,7 +23,7 @@ import psycopg
 from mail_sandbox.store.postgres.flood_pace import FloodPace
 from mail_sandbox.store.postgres.index_rows import index_step
 from mail_sandbox.store.sqlite.children import NICE
-from mail_sandbox.store.sqlite.index_loop import IDLE_POLL_SECONDS, RETRY_SECONDS
+from mail_sandbox.store.sqlite.index_loop import RETRY_SECONDS, take_requests
 from mail_sandbox.store.sqlite.indexer import IndexerProgram
 
 logger = logging.getLogger(__name__)
@@ -52,11 +52,8 @@ def serve(requests: Connection, progress: Connection, settings: PostgresIndexerS
     failing = False
     try:
         while True:
-            timeout = 0 if more else IDLE_POLL_SECONDS
-            while requests.poll(timeout):
-                if requests.recv() is None:
-                    return
-                timeout = 0
+            if not take_requests(requests, more=more):
+                return
             try:
                 if conn is None or conn.closed:
                     conn = psycopg.connect(settings.url, connect_timeout=CONNECT_SECONDS)

@@ -83,16 +83,12 @@ class IndexFreshness:
                     before, moved = self.indexed, time.monotonic()
                 left = moved + INDEX_STALL_SECONDS - time.monotonic()
                 if left <= 0:
-                    logger.warning(
-                        "mail store %s: the index has not moved for %g s; reading it as it is",
-                        self._path,
-                        INDEX_STALL_SECONDS,
-                    )
+                    say_stalled(self._path)
                     return
                 self.changed.wait(left)
             if reading and self._behind:
                 self._behind = False
-                logger.info("mail store %s: the index has caught up", self._path)
+                say_caught_up(self._path)
 
     def _flooded(self, target: int) -> bool:
         """Whether mail pours in faster than it is indexed, for a read waiting for ``target``
@@ -102,12 +98,31 @@ class IndexFreshness:
         )
         if flooded and not self._behind:
             self._behind = True
-            logger.info(
-                "mail store %s: mail arrives faster than it is indexed; lists and searches "
-                "show what is indexed so far until the index catches up",
-                self._path,
-            )
+            say_flooded(self._path)
         return flooded
+
+
+def say_stalled(store: str) -> None:
+    """Log that reads of ``store`` stopped waiting for an index that does not move."""
+    logger.warning(
+        "mail store %s: the index has not moved for %g s; reading it as it is",
+        store,
+        INDEX_STALL_SECONDS,
+    )
+
+
+def say_flooded(store: str) -> None:
+    """Log that reads of ``store`` answer from the index as it is, until it catches up."""
+    logger.info(
+        "mail store %s: mail arrives faster than it is indexed; lists and searches "
+        "show what is indexed so far until the index catches up",
+        store,
+    )
+
+
+def say_caught_up(store: str) -> None:
+    """Log that the index of ``store`` has caught up after a flood."""
+    logger.info("mail store %s: the index has caught up", store)
 
 
 def index_marks(writer: sqlite3.Connection) -> tuple[int, int]:

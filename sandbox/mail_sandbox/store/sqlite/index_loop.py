@@ -51,13 +51,8 @@ def serve(
     failing = False
     try:
         while True:
-            # Wait for a request only when idle, and then only so long (IDLE_POLL_SECONDS);
-            # otherwise just take what has arrived.
-            timeout = 0 if more else IDLE_POLL_SECONDS
-            while requests.poll(timeout):
-                if requests.recv() is None:
-                    return
-                timeout = 0
+            if not take_requests(requests, more=more):
+                return
             try:
                 if turn.take():
                     step, more = index.index()
@@ -81,6 +76,17 @@ def serve(
     finally:
         turn.close()
         index.close()
+
+
+def take_requests(requests: Connection, *, more: bool) -> bool:
+    """Take the store's requests that have arrived, waiting for one first only when idle
+    (``more`` false), and then only ``IDLE_POLL_SECONDS``; False when one said stop."""
+    timeout = 0 if more else IDLE_POLL_SECONDS
+    while requests.poll(timeout):
+        if requests.recv() is None:
+            return False
+        timeout = 0
+    return True
 
 
 class IndexingTurn:
