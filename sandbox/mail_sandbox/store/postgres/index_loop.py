@@ -6,7 +6,7 @@ work cost several times what taking a message in does, so under a flood the SMTP
 CPU first and the backlog is indexed when it idles. It
 talks to its store over two pipes (``sqlite.indexer.Indexer``): woken after each commit of new
 mail, it answers with a ``Progress`` after each step. It also looks unasked every
-``IDLE_POLL_SECONDS``, for mail another server acknowledged and could not index (killed, say).
+``IDLE_POLL_SECONDS``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ from mail_sandbox.store.sqlite.indexer import IndexerProgram
 
 logger = logging.getLogger(__name__)
 
+#: An idle indexer looks for waiting mail this often even unasked. Mail it was woken for may
+#: have been taken by another server's indexer; it then has nothing to report, and the store
+#: sends it no further wake-up until it reports (see ``Indexer``), so new mail waits for this
+#: look. It also finds what a killed server left soon. On an empty table a look costs little.
+IDLE_POLL_SECONDS = 0.1
 #: How long connecting may take before the database counts as away for this round.
 CONNECT_SECONDS = 5
 
@@ -52,7 +57,7 @@ def serve(requests: Connection, progress: Connection, settings: PostgresIndexerS
     failing = False
     try:
         while True:
-            if not take_requests(requests, more=more):
+            if not take_requests(requests, more=more, idle=IDLE_POLL_SECONDS):
                 return
             try:
                 if conn is None or conn.closed:

@@ -78,10 +78,10 @@ def serve(
         index.close()
 
 
-def take_requests(requests: Connection, *, more: bool) -> bool:
+def take_requests(requests: Connection, *, more: bool, idle: float = IDLE_POLL_SECONDS) -> bool:
     """Take the store's requests that have arrived, waiting for one first only when idle
-    (``more`` false), and then only ``IDLE_POLL_SECONDS``; False when one said stop."""
-    timeout = 0 if more else IDLE_POLL_SECONDS
+    (``more`` false), and then only ``idle`` seconds; False when one said stop."""
+    timeout = 0 if more else idle
     while requests.poll(timeout):
         if requests.recv() is None:
             return False
