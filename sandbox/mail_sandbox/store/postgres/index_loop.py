@@ -25,14 +25,13 @@ from mail_sandbox.store.postgres.index_rows import index_step
 from mail_sandbox.store.sqlite.children import NICE
 from mail_sandbox.store.sqlite.index_loop import RETRY_SECONDS, take_requests
 from mail_sandbox.store.sqlite.indexer import IndexerProgram
+from mail_sandbox.store.sqlite.mail_index import Progress
 
 logger = logging.getLogger(__name__)
 
-#: An idle indexer looks for waiting mail this often even unasked. Mail it was woken for may
-#: have been taken by another server's indexer; it then has nothing to report, and the store
-#: sends it no further wake-up until it reports (see ``Indexer``), so new mail waits for this
-#: look. It also finds what a killed server left soon. On an empty table a look costs little.
-IDLE_POLL_SECONDS = 0.1
+#: An idle indexer looks for waiting mail this often even unasked: for what a killed server
+#: left, or what another server's store acknowledged while its indexer was busy.
+IDLE_POLL_SECONDS = 0.25
 #: How long connecting may take before the database counts as away for this round.
 CONNECT_SECONDS = 5
 
@@ -55,10 +54,13 @@ def serve(requests: Connection, progress: Connection, settings: PostgresIndexerS
     upto = 0
     more = True  # mail may wait from before a crash or a stop
     failing = False
+    asked = 0  # the newest id this server's store asked to have indexed
     try:
         while True:
-            if not take_requests(requests, more=more, idle=IDLE_POLL_SECONDS):
+            taken = take_requests(requests, more=more, idle=IDLE_POLL_SECONDS)
+            if taken is None:
                 return
+            asked = max(asked, taken)
             try:
                 if conn is None or conn.closed:
                     conn = psycopg.connect(settings.url, connect_timeout=CONNECT_SECONDS)
@@ -86,6 +88,11 @@ def serve(requests: Connection, progress: Connection, settings: PostgresIndexerS
             if step is not None:
                 upto = step.upto
                 progress.send(step)
+            elif asked > upto:
+                # Nothing waits that another indexer does not hold: what the store asked for
+                # is indexed or being indexed elsewhere. Saying so lets it wake this one again.
+                upto = asked
+                progress.send(Progress(upto=upto))
     except (EOFError, OSError):
         return  # the store closed its end: nothing is left to report to
     finally:

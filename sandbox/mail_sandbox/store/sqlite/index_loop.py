@@ -51,7 +51,7 @@ def serve(
     failing = False
     try:
         while True:
-            if not take_requests(requests, more=more):
+            if take_requests(requests, more=more) is None:
                 return
             try:
                 if turn.take():
@@ -78,15 +78,22 @@ def serve(
         index.close()
 
 
-def take_requests(requests: Connection, *, more: bool, idle: float = IDLE_POLL_SECONDS) -> bool:
+def take_requests(
+    requests: Connection, *, more: bool, idle: float = IDLE_POLL_SECONDS
+) -> int | None:
     """Take the store's requests that have arrived, waiting for one first only when idle
-    (``more`` false), and then only ``idle`` seconds; False when one said stop."""
+    (``more`` false), and then only ``idle`` seconds: the highest id they asked to have
+    indexed (0: none), or None when one said stop."""
     timeout = 0 if more else idle
+    asked = 0
     while requests.poll(timeout):
-        if requests.recv() is None:
-            return False
+        request = requests.recv()
+        if request is None:
+            return None
+        if type(request) is int:
+            asked = max(asked, request)
         timeout = 0
-    return True
+    return asked
 
 
 class IndexingTurn:

@@ -138,8 +138,10 @@ class Indexer:
         if self._woken or self._requests is None or self._stopping:
             return
         with contextlib.suppress(OSError):
-            # A dead child is restarted by the relay thread, which wakes the new one.
-            self._requests.send(True)
+            # A dead child is restarted by the relay thread, which wakes the new one. The
+            # request names the newest id asked for, so that an indexer that finds it taken by
+            # another process's indexer can say it has been seen to.
+            self._requests.send(self._requested)
             self._woken = True
 
     def _launch(self) -> Connection:
