@@ -75,6 +75,8 @@ def test_the_attachment_icon_stays_in_view_after_a_long_subject(
     for row in (rows.nth(0), rows.nth(1)):
         icon = row.locator(".clip svg")
         cell = row.locator("td.col-subject")
+        # The live inbox may draw the rows again just after they appear: wait for the icon.
+        expect(icon).to_be_visible()
         icon_box, cell_box, row_box = icon.bounding_box(), cell.bounding_box(), row.bounding_box()
         assert icon_box and cell_box and row_box
         assert icon_box["width"] > 0
